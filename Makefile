@@ -1,0 +1,116 @@
+# async.h - build, test and benchmark.  `make help` lists the targets.
+CC      ?= cc
+CXX     ?= c++
+CFLAGS  ?= -O2 -g
+STD     ?= -std=c99
+WARN    := -Wall -Wextra -Wpedantic -Werror
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   := build
+
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+# valgrind follows the forked test workers and the examples they run; each
+# process logs to its own file, and a non-empty log is a failure.  Leaks are
+# counted when definite or indirect (Criterion's runner keeps some buffers).
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --trace-children=yes \
+            --log-file=$(BUILD)/valgrind/%p.log
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Install a Debian package when a file it provides is missing: apt-get as root,
+# otherwise stop with the command to run.  $(1) = file to test, $(2) = package.
+define need
+	@test -e $(1) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(2) (needed for $(1))"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } || exit 1; \
+	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
+endef
+
+.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix
+
+all: examples
+
+help:
+	@echo "make examples   build every examples/NAME.c into build/NAME"
+	@echo "make test       Criterion test suite (both coroutine backends) + compile matrix"
+	@echo "make check      test, then again under ASan+UBSan and under valgrind"
+	@echo "make demo       countsync vs countasync with hyperfine"
+	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
+	@echo "make install    install async.h and async.pc under \$$(DESTDIR)\$$(PREFIX)"
+
+$(BUILD) $(BUILD)/tests:
+	@mkdir -p $@
+
+examples: $(EXAMPLES)
+
+$(BUILD)/%: examples/%.c async.h | $(BUILD)
+	$(CC) $(STD) $(WARN) $(CFLAGS) -I. $< -o $@ $(LDFLAGS)
+
+# ---- tests -----------------------------------------------------------------
+
+deps-test:
+	$(call need,/usr/include/criterion/criterion.h,libcriterion-dev)
+	$(call need,/usr/bin/pkg-config,pkg-config)
+
+# One binary per backend, same sources.  VARIANT selects extra flags.
+$(BUILD)/tests/suite: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
+	$(CC) $(STD) $(WARN) $(CFLAGS) -I. $(TEST_SRC) -o $@ -lcriterion
+$(BUILD)/tests/suite-labels: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
+	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $@ -lcriterion
+
+# Every public macro in every language mode, with both backends and compilers.
+compile-matrix: | $(BUILD)/tests
+	@sh tests/compile_matrix.sh $(BUILD)/tests
+
+test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels compile-matrix
+	$(BUILD)/tests/suite --jobs 2
+	ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-labels --jobs 2
+
+deps-check: deps-test
+	$(call need,/usr/bin/valgrind,valgrind)
+
+check: test deps-check
+	$(MAKE) --no-print-directory clean-san
+	$(MAKE) --no-print-directory examples BUILD=$(BUILD)/san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
+	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san -lcriterion
+	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san-labels -lcriterion
+	ASYNC_EXAMPLES=$(BUILD)/san $(BUILD)/tests/suite-san --jobs 2
+	ASYNC_EXAMPLES=$(BUILD)/san ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-san-labels --jobs 2
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	ASYNC_VALGRIND=1 $(VALGRIND) $(BUILD)/tests/suite --jobs 1
+	ASYNC_VALGRIND=1 ASYNC_TEST_LABELS=1 $(VALGRIND) $(BUILD)/tests/suite-labels --jobs 1
+	@if find $(BUILD)/valgrind -name '*.log' -size +0 | grep -q .; then \
+	  cat $(BUILD)/valgrind/*.log; echo "check: valgrind found errors (logs in $(BUILD)/valgrind)"; exit 1; fi
+	@echo "check: tests clean under ASan+UBSan and valgrind"
+
+clean-san:
+	@rm -rf $(BUILD)/san
+
+# ---- demo and benchmarks --------------------------------------------------
+
+demo: examples
+	$(call need,/usr/bin/hyperfine,hyperfine)
+	hyperfine --warmup 1 --runs 5 $(BUILD)/countsync $(BUILD)/countasync
+
+bench: examples
+	CC="$(CC)" QUICK="$(QUICK)" bash bench/run.sh
+
+# ---- install ----------------------------------------------------------------
+
+install: $(BUILD)/async.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 async.h $(DESTDIR)$(PREFIX)/include/async.h
+	install -m 644 $(BUILD)/async.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/async.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/async.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/async.pc
+
+$(BUILD)/async.pc: async.h | $(BUILD)
+	@v=$$(sed -n 's/^#define ASYNC_VERSION "\(.*\)"/\1/p' async.h); \
+	printf 'prefix=%s\nincludedir=$${prefix}/include\n\nName: async\nDescription: stackless coroutines and an asyncio-style event loop for C (header only)\nVersion: %s\nCflags: -I$${includedir}\n' \
+	  "$(PREFIX)" "$$v" > $@
+
+clean:
+	rm -rf $(BUILD)

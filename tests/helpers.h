@@ -1,0 +1,59 @@
+/* Shared by the test files: Criterion, async.h, and small coroutines whose
+ * behaviour the tests observe through a log of events. */
+#ifndef TEST_HELPERS_H
+#define TEST_HELPERS_H
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "async.h"
+
+/* An event log: tests record (who, what, when) and assert on it. */
+typedef struct {
+    int who[4096];
+    int what[4096];
+    uint64_t when[4096];
+    int n;
+} test_log;
+
+static inline void log_add(test_log *log, int who, int what, uint64_t when) {
+    cr_assert_lt(log->n, 4096, "test log overflow");
+    log->who[log->n] = who;
+    log->what[log->n] = what;
+    log->when[log->n] = when;
+    log->n++;
+}
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+/* A task that logs `id*10+0`, sleeps `ns`, logs `id*10+1`, returns id. */
+typedef struct {
+    async_frame frame;
+    test_log *log;
+    int id;
+    int64_t ns;
+} sleeper;
+
+static inline int sleeper_fn(async_task *task, void *arg) {
+    sleeper *s = (sleeper *)arg;
+    ASYNC_BEGIN(task, s);
+    log_add(s->log, s->id, 0, ASYNC_NOW());
+    ASYNC_SLEEP_NS(s->ns);
+    log_add(s->log, s->id, 1, ASYNC_NOW());
+    ASYNC_RETURN(s->id);
+    ASYNC_END;
+}
+
+/* Deterministic pseudo-random numbers for randomized tests. */
+static inline uint32_t xorshift32(uint32_t *s) {
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+#endif
