@@ -1,7 +1,7 @@
-/* async.h v0.1.0 - stackless coroutines and an asyncio-style event loop for C.
+/* async.h v0.2.0 - stackless coroutines and an asyncio-style event loop for C.
  *
  * One header, no dependencies beyond the C library, no allocation, no globals.
- * Public domain-style permissive licence: see LICENSE at the end of this file.
+ * MIT licence: see the end of this file.
  *
  * ---------------------------------------------------------------------------
  * USAGE
@@ -70,44 +70,56 @@
  *     (once per resumption): pass expressions without side effects.
  *  6. The suspension macros need the locals that ASYNC_BEGIN declares; using
  *     one outside BEGIN..END is a compile error.
+ *  7. Waits report how they ended through ASYNC_STATUS() (ASYNC_OK, or
+ *     ASYNC_ETIMEDOUT, ASYNC_ECLOSED, ...): check it where it matters, as
+ *     you would check errno.
  *
  * ---------------------------------------------------------------------------
  * MEMORY (64-bit)
  * ---------------------------------------------------------------------------
- *   sizeof(async_task)  = 72 bytes: ready/wait/timer links (24, shared),
- *                         deadline 8, coroutine and state 16, loop 8,
- *                         waiters 8, sequence/state 8.  A sleeping task needs
- *                         nothing more: its timer node is inside the task.
- *   sizeof(async_frame) = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)  = under 100 bytes.  The library allocates nothing.
+ *   sizeof(async_task)    = 80 bytes: links shared by the ready queue, the
+ *                           timer heap and wait lists (24), deadline 8,
+ *                           sequence and state 8, coroutine and state 16,
+ *                           loop 8, waiters 8, armed timeouts 8.  A sleeping
+ *                           task needs nothing more: its timer node is inside.
+ *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
+ *   sizeof(async_loop)    = 88 bytes.  The library allocates nothing.
  *
  * ---------------------------------------------------------------------------
- * API SUMMARY (details at each definition below)
+ * API SUMMARY (details at each declaration below)
  * ---------------------------------------------------------------------------
- *   Loop:   async_loop_init, async_loop_set_clock, async_run, async_run_until,
- *           async_main, async_now, async_time, async_loop_pending
- *   Tasks:  async_spawn, async_cancel, async_task_state, async_task_done,
- *           async_task_result, async_strerror
- *   Body:   ASYNC_BEGIN, ASYNC_END, ASYNC_RETURN, ASYNC_FINALLY, ASYNC_YIELD,
- *           ASYNC_SLEEP, ASYNC_SLEEP_MS, ASYNC_SLEEP_NS, ASYNC_SLEEP_UNTIL,
- *           ASYNC_AWAIT, ASYNC_AWAIT_TASK, ASYNC_GATHER, ASYNC_WAIT_UNTIL,
- *           ASYNC_RESULT, ASYNC_CANCELLED, ASYNC_SELF, ASYNC_LOOP, ASYNC_NOW
+ *   Loop:    async_loop_init, async_loop_set_clock, async_run, async_run_until,
+ *            async_main, async_now, async_time, async_loop_pending
+ *   Tasks:   async_spawn, async_cancel, async_task_state, async_task_done,
+ *            async_task_result, async_strerror
+ *   Body:    ASYNC_BEGIN, ASYNC_END, ASYNC_RETURN, ASYNC_FINALLY, ASYNC_STATUS,
+ *            ASYNC_YIELD, ASYNC_SLEEP(_MS, _NS, _UNTIL), ASYNC_AWAIT,
+ *            ASYNC_AWAIT_SHIELDED, ASYNC_AWAIT_TASK, ASYNC_GATHER,
+ *            ASYNC_WAIT_UNTIL, ASYNC_RESULT, ASYNC_CANCELLED, ASYNC_SELF,
+ *            ASYNC_LOOP, ASYNC_NOW
+ *   Timeouts: ASYNC_TIMEOUT_ARM(_NS, _AT), ASYNC_TIMEOUT_DISARM,
+ *            ASYNC_WITH_TIMEOUT, ASYNC_WAIT_FOR, async_timeout_expired
+ *   Generators: ASYNC_YIELD_VALUE, ASYNC_NEXT, ASYNC_GEN_CLOSE, async_gen_init,
+ *            ASYNC_COLLECT, ASYNC_AS_COMPLETED (as_completed as a generator)
+ *   Sync:    async_queue (ASYNC_QUEUE_PUT/GET/JOIN), async_event
+ *            (ASYNC_EVENT_WAIT), async_semaphore (ASYNC_SEM_ACQUIRE),
+ *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT)
  */
 #ifndef ASYNC_H
 #define ASYNC_H
 
 #define ASYNC_VERSION_MAJOR 0
-#define ASYNC_VERSION_MINOR 1
+#define ASYNC_VERSION_MINOR 2
 #define ASYNC_VERSION_PATCH 0
-#define ASYNC_VERSION "0.1.0"
+#define ASYNC_VERSION "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifndef ASYNC_NO_OS
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <time.h>
 #endif
 
@@ -121,10 +133,11 @@ extern "C" {
 
 typedef struct async_task async_task;
 typedef struct async_loop async_loop;
+typedef struct async_timeout async_timeout;
 
 /* A coroutine: called by the loop (or by a parent's ASYNC_AWAIT) with the
- * task it runs in and its state.  Returns 0 while suspended, 1 when finished;
- * ASYNC_BEGIN / ASYNC_END produce those values, never return them yourself. */
+ * task it runs in and its state.  ASYNC_BEGIN / ASYNC_END produce its return
+ * value (0 suspended, 1 finished, 2 yielded a value); never return yourself. */
 typedef int (*async_fn)(async_task *task, void *state);
 
 #if defined(ASYNC_LABELS) && ASYNC_LABELS
@@ -134,13 +147,31 @@ typedef int async__pc_t;
 #endif
 
 /* The frame: the first member of every coroutine's state struct.  It holds
- * the resume point and the coroutine's return value (ASYNC_RETURN).  You
- * never touch its fields; async_spawn and ASYNC_AWAIT initialise it. */
+ * the resume point, the status of the last wait (ASYNC_STATUS) and the
+ * coroutine's return value.  async_spawn and ASYNC_AWAIT initialise it. */
 typedef struct async_frame {
     async__pc_t pc;      /* where to resume; 0 = start, negative = special */
-    int flags;           /* ASYNC__F_* */
-    intptr_t result;     /* the value given to ASYNC_RETURN */
+    short flags;         /* ASYNC__F_* */
+    short status;        /* how the last wait ended: ASYNC_OK or an error */
+    intptr_t result;     /* the value given to ASYNC_RETURN / _YIELD_VALUE */
 } async_frame;
+
+/* The part shared by everything that waits: tasks, timeouts and waiters.  A
+ * node is in at most one of the ready queue, the timer heap or a wait list at
+ * a time, so those links share storage. */
+typedef struct async__node async__node;
+struct async__node {
+    union {
+        struct { async__node *left, *right, *parent; } h; /* timer heap */
+        struct { async__node *next, *prev, **owner; } l;  /* queue, lists */
+    } link;
+    uint64_t deadline;   /* timer key, ns on the loop's clock */
+    uint32_t seq;        /* timer tie-break: start order */
+    uint8_t kind;        /* ASYNC__K_* */
+    uint8_t where;       /* ASYNC__W_* */
+    uint8_t flags;       /* tasks: ASYNC__T_* and the shield depth */
+    uint8_t magic;       /* tasks: ASYNC__LIVE or ASYNC__DEAD */
+};
 
 /* A task.  Storage is yours (static, an array, the stack of a function that
  * outlives the task, malloc).  Zero it before its first spawn (static storage
@@ -149,32 +180,23 @@ typedef struct async_frame {
  * spawned again.  It must stay valid until the task is done.  Read it only
  * through the functions below. */
 struct async_task {
-    /* A task is in at most one of: the ready queue, the timer heap, one wait
-     * list.  So the three links share storage. */
-    union {
-        struct { async_task *left, *right, *parent; } h;     /* timer heap */
-        struct { async_task *next, *prev; async_task **owner; } l; /* lists */
-    } link;
-    uint64_t deadline;        /* timer key, ns on the loop's clock */
+    async__node node;
     async_fn fn;              /* the coroutine */
     void *state;              /* its state (starts with an async_frame) */
     async_loop *loop;
-    async_task *waiters;      /* tasks awaiting this one (circular list) */
-    uint32_t seq;             /* timer tie-break: start order */
-    uint8_t where;            /* ASYNC__W_*: ready, running, sleeping, ... */
-    uint8_t flags;            /* ASYNC__T_* */
-    uint16_t magic;           /* ASYNC__LIVE or ASYNC__DEAD: catches misuse */
+    async__node *waiters;     /* what awaits this task (a wait list) */
+    async_timeout *scopes;    /* armed timeouts, innermost first */
 };
 
 /* Clock hook: returns monotonic time in nanoseconds.  Idle hook: blocks until
- * the clock reaches `deadline` (UINT64_MAX = no timer: block until woken);
- * returning early is harmless, the loop asks again. */
+ * the clock reaches `deadline`; returning early is harmless, the loop asks
+ * again. */
 typedef uint64_t (*async_clock_fn)(void *ctx);
 typedef void (*async_idle_fn)(void *ctx, uint64_t deadline);
 
 struct async_loop {
     async_task *head, *tail;  /* ready queue, FIFO */
-    async_task *heap;         /* timer heap root */
+    async__node *heap;        /* timer heap root */
     size_t nheap;             /* timers in the heap */
     size_t ntasks;            /* spawned and not yet finished */
     async_task *current;      /* task being run, NULL between tasks */
@@ -186,13 +208,40 @@ struct async_loop {
     unsigned flags;           /* ASYNC_VIRTUAL, ASYNC__L_RUNNING */
 };
 
-/* Error codes: 0 is success, failures are negative. */
+/* A timeout (asyncio.timeout / wait_for): storage is yours, usually a member
+ * of the coroutine's state.  See ASYNC_TIMEOUT_ARM. */
+struct async_timeout {
+    async__node node;         /* in the timer heap while armed */
+    async_task *task;         /* the task it interrupts */
+    async_frame *frame;       /* the frame that armed it: the awaits there
+                                 end with ASYNC_ETIMEDOUT, deeper ones unwind */
+    async_timeout *next;      /* the task's next outer armed timeout */
+    unsigned level;           /* shield depth when armed */
+    int expired;              /* it fired (still readable after disarm) */
+};
+
+/* A waiter: stands in a task's wait list on behalf of something that is not
+ * a task (as_completed, task groups).  Storage is yours. */
+typedef struct async_waiter async_waiter;
+struct async_waiter {
+    async__node node;
+    void (*notify)(async_waiter *w, async_loop *loop);
+    void *ctx;
+    async_task *task;         /* the task it watches */
+};
+
+/* Error and status codes: 0 is success, failures are negative. */
 enum {
     ASYNC_OK = 0,
-    ASYNC_EINVAL = -1,     /* bad argument (NULL loop, task, coroutine or state) */
+    ASYNC_EINVAL = -1,     /* bad argument */
     ASYNC_EDEADLK = -2,    /* tasks remain but nothing can ever wake them */
     ASYNC_ECANCELED = -3,  /* the awaited task was cancelled */
-    ASYNC_ENOCLOCK = -4    /* real-time loop without a clock (ASYNC_NO_OS) */
+    ASYNC_ENOCLOCK = -4,   /* real-time loop without a clock (ASYNC_NO_OS) */
+    ASYNC_ETIMEDOUT = -5,  /* a timeout expired during the wait */
+    ASYNC_ECLOSED = -6,    /* the queue is closed (and, for gets, drained) */
+    ASYNC_EAGAIN = -7,     /* a non-waiting call would have had to wait */
+    ASYNC_EXHAUSTED = -8,  /* a generator has no more values */
+    ASYNC_ENOSPC = -9      /* no room left (task group full) */
 };
 
 /* Task states as reported by async_task_state (asyncio's Task states). */
@@ -228,7 +277,7 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
 
 /* async_run(loop): run until every spawned task is done.  Returns ASYNC_OK,
  * or ASYNC_EDEADLK when tasks remain that nothing can wake (all of them wait
- * on tasks or conditions that can never finish); those tasks stay pending.
+ * on things that can never happen); those tasks stay pending.
  * Misuse: calling it from inside one of this loop's own tasks. */
 static inline int async_run(async_loop *loop);
 
@@ -252,12 +301,13 @@ static inline double async_time(async_loop *loop);
 static inline size_t async_loop_pending(const async_loop *loop);
 
 /* async_cancel(task): asyncio's Task.cancel.  The task resumes at the point
- * where it is suspended (a sleep or an await is cut short), unwinds through
+ * where it is suspended (a sleep or a wait is cut short), unwinds through
  * every ASYNC_FINALLY of its coroutine chain, and ends in state
  * ASYNC_CANCELLED; tasks awaiting it are woken.  A task cancelling itself
- * unwinds at its next suspension point.  Code in an ASYNC_FINALLY section is
- * not interrupted: its awaits complete normally.  Returns 1 if the request was
- * made, 0 if the task was already done (a harmless no-op). */
+ * unwinds at its next suspension point.  Code in an ASYNC_FINALLY section,
+ * and a child awaited with ASYNC_AWAIT_SHIELDED, is not interrupted: the
+ * unwinding waits until it is done.  Returns 1 if the request was made, 0 if
+ * the task was already done (a harmless no-op). */
 static inline int async_cancel(async_task *task);
 
 /* async_task_state(task): ASYNC_PENDING, ASYNC_DONE or ASYNC_CANCELLED.
@@ -293,7 +343,7 @@ static inline const char *async_strerror(int code);
 #define ASYNC_END                                                             \
     ASYNC__FALLTHROUGH;                                                       \
     default:                                                                  \
-        async__f->flags |= ASYNC__F_FIN;                                      \
+        async__enter_finally(async__t, async__f);                             \
         goto async__exit;                                                     \
     }                                                                         \
     async__exit:                                                              \
@@ -301,19 +351,20 @@ static inline const char *async_strerror(int code);
         async__f->pc = ASYNC__PC_FINALLY;                                     \
         goto async__top;                                                      \
     }                                                                         \
-    async__f->pc = ASYNC__PC_DONE;                                            \
+    async__frame_done(async__t, async__f);                                    \
     ASYNC__DIAG_POP                                                           \
     return 1
 
 /* ASYNC_FINALLY: optional, at the top level of the body, once, before
  * ASYNC_END.  The code between it and ASYNC_END runs however the coroutine
- * ends: falling off the body, ASYNC_RETURN, a top-level break, or
- * cancellation (test ASYNC_CANCELLED() to tell).  Release what the coroutine
- * holds here.  It may suspend; a cancellation does not interrupt it. */
+ * ends: falling off the body, ASYNC_RETURN, a top-level break, cancellation
+ * or a timeout (test ASYNC_CANCELLED() to tell a cancellation).  Release what
+ * the coroutine holds here.  It may await; cancellation does not interrupt
+ * it (it is shielded), though a timeout armed inside it still works. */
 #define ASYNC_FINALLY                                                         \
     ASYNC__FALLTHROUGH;                                                       \
     case ASYNC__PC_FINALLY:                                                   \
-        async__f->flags |= ASYNC__F_FIN
+        async__enter_finally(async__t, async__f)
 
 /* ASYNC_RETURN(value): finish the coroutine with `value` (an integer or a
  * pointer cast to intptr_t), running ASYNC_FINALLY first.  The value is
@@ -324,6 +375,12 @@ static inline const char *async_strerror(int code);
         goto async__exit;                                                     \
     } while (0)
 
+/* ASYNC_STATUS(): how the last wait in this coroutine ended: ASYNC_OK, or
+ * ASYNC_ETIMEDOUT (a timeout armed in this coroutine expired), or a code
+ * named by the wait (ASYNC_ECLOSED for queues, ASYNC_EXHAUSTED for
+ * generators, ASYNC_ECANCELED for an awaited task that was cancelled). */
+#define ASYNC_STATUS() ((int)async__f->status)
+
 /* ASYNC_YIELD(): let every other ready task run once (asyncio.sleep(0)); the
  * task continues on the loop's next pass. */
 #define ASYNC_YIELD() ASYNC__YIELD(ASYNC__ID)
@@ -331,35 +388,55 @@ static inline const char *async_strerror(int code);
 /* ASYNC_SLEEP(seconds): suspend for a duration in seconds (double), like
  * asyncio.sleep.  0 or negative (or NaN) behaves as ASYNC_YIELD(); a duration
  * too large to represent saturates (sleeps "forever").  Other tasks run
- * meanwhile; with no task ready the loop blocks in one system call. */
+ * meanwhile; with no task ready the loop blocks in one system call.  Ends
+ * early, with ASYNC_STATUS() == ASYNC_ETIMEDOUT, if a timeout expires. */
 #define ASYNC_SLEEP(seconds) ASYNC_SLEEP_NS(async_seconds_to_ns(seconds))
 
 /* ASYNC_SLEEP_MS(ms), ASYNC_SLEEP_NS(ns): the same with an integer duration
  * in milliseconds / nanoseconds (no floating point needed). */
-#define ASYNC_SLEEP_MS(ms) ASYNC_SLEEP_NS(async__ms_to_ns((int64_t)(ms)))
-#define ASYNC_SLEEP_NS(ns) ASYNC__SLEEP(ASYNC__ID, 0, (int64_t)(ns))
+#define ASYNC_SLEEP_MS(ms) ASYNC_SLEEP_NS(async_ms_to_ns((int64_t)(ms)))
+#define ASYNC_SLEEP_NS(ns)                                                    \
+    ASYNC__WAIT(ASYNC__ID,                                                    \
+                async__sleep_start(async__t, async__f, (int64_t)(ns), 0),     \
+                async__sleep_resume(async__t, async__f))
 
 /* ASYNC_SLEEP_UNTIL(deadline): sleep until async_now() >= deadline (ns). */
 #define ASYNC_SLEEP_UNTIL(deadline)                                           \
-    ASYNC__SLEEP(ASYNC__ID, 1, (int64_t)(uint64_t)(deadline))
+    ASYNC__WAIT(ASYNC__ID,                                                    \
+                async__sleep_start(async__t, async__f,                        \
+                                   (int64_t)(uint64_t)(deadline), 1),         \
+                async__sleep_resume(async__t, async__f))
 
 /* ASYNC_AWAIT(fn, child_state): await another coroutine, like `await f()`.
  * The child runs inside the current task, at once, with no trip through the
- * scheduler, and may itself suspend, to any depth.  `child_state` (a pointer
- * to the child's state struct, usually a member of yours) is reset first; set
- * the child's inputs after this resets nothing else: fill its other fields
- * before the await.  Its return value is then ASYNC_RESULT(child_state). */
-#define ASYNC_AWAIT(fn, child_state) ASYNC__AWAIT(ASYNC__ID, fn, child_state)
+ * scheduler, and may itself suspend, to any depth.  The frame at the start
+ * of `child_state` (usually a member of your state) is reset first; fill the
+ * child's other fields before the await.  Its return value is then
+ * ASYNC_RESULT(child_state).  ASYNC_STATUS() is ASYNC_OK, or ASYNC_ETIMEDOUT
+ * when a timeout armed by this coroutine cut the child short.  Awaiting a
+ * generator runs it to the end, discarding its values. */
+#define ASYNC_AWAIT(fn, child_state) ASYNC__AWAIT(ASYNC__ID, fn, child_state, 0)
+
+/* ASYNC_AWAIT_SHIELDED(fn, child_state): the same, but a cancellation of the
+ * task does not interrupt the child (asyncio.shield): the child runs to its
+ * end, then the cancellation takes effect in this coroutine. */
+#define ASYNC_AWAIT_SHIELDED(fn, child_state)                                 \
+    ASYNC__AWAIT(ASYNC__ID, fn, child_state, 1)
 
 /* ASYNC_AWAIT_TASK(task): wait until another task is done (asyncio's
  * `await task`); continues at once if it already is.  The waiter is woken
  * when the task finishes, without polling.  Then read async_task_result().
+ * ASYNC_STATUS(): ASYNC_OK, ASYNC_ECANCELED if that task was cancelled, or
+ * ASYNC_ETIMEDOUT (the task is left running: cancel it if you wish).
+ * Cancelling the waiter does not cancel the awaited task.
  * Misuse: a task awaiting itself, or a task that was never spawned. */
-#define ASYNC_AWAIT_TASK(task) ASYNC__AWAIT_TASK(ASYNC__ID, task)
+#define ASYNC_AWAIT_TASK(task)                                                \
+    ASYNC__WAIT(ASYNC__ID, async__task_wait_start(async__t, async__f, (task)), \
+                async__task_wait_resume(async__t, async__f, (task)))
 
 /* ASYNC_WAIT_UNTIL(condition): yield until `condition` is true.  This POLLS:
  * the task is resumed on every pass of the loop to re-test the condition.
- * Fine for rare checks; to wait on another task use ASYNC_AWAIT_TASK. */
+ * Fine for rare checks; to wait for something, use an event or a queue. */
 #define ASYNC_WAIT_UNTIL(condition)                                           \
     do {                                                                      \
         while (!(condition)) ASYNC_YIELD();                                   \
@@ -377,18 +454,263 @@ static inline const char *async_strerror(int code);
         ASYNC_AWAIT(async_gather_fn, (g));                                    \
     } while (0)
 
-/* ASYNC_RESULT(state): the return value of a finished child coroutine. */
+/* ASYNC_RESULT(state): the return value of a finished child coroutine, or
+ * the latest value a generator yielded. */
 #define ASYNC_RESULT(state) (async__frame_of(state)->result)
 
 /* ASYNC_CANCELLED(): inside a body, nonzero once the task is being cancelled
  * (typically tested in ASYNC_FINALLY). */
-#define ASYNC_CANCELLED() ((async__t->flags & ASYNC__T_CANCEL) != 0)
+#define ASYNC_CANCELLED() ((async__t->node.flags & ASYNC__T_CANCEL) != 0)
 
 /* ASYNC_SELF(), ASYNC_LOOP(), ASYNC_NOW(): the current task, its loop, and
  * the loop's clock in ns, inside a body (e.g. to spawn more tasks). */
 #define ASYNC_SELF() (async__t)
 #define ASYNC_LOOP() (async__t->loop)
 #define ASYNC_NOW() async_now(async__t->loop)
+
+/* ---- timeouts (asyncio.timeout, asyncio.wait_for) ---------------------------
+ *
+ *     ASYNC_TIMEOUT_ARM(&s->tmo, 2.0);        // async with asyncio.timeout(2)
+ *     ASYNC_QUEUE_GET(&s->q, &s->item);       //   any awaits, any depth
+ *     ASYNC_TIMEOUT_DISARM(&s->tmo);
+ *     if (async_timeout_expired(&s->tmo)) ...
+ *
+ * While armed, the timeout covers every await of this coroutine and of the
+ * children it awaits.  When it expires, the wait in progress ends: in this
+ * coroutine the wait returns with ASYNC_STATUS() == ASYNC_ETIMEDOUT (and so
+ * does every later wait until the disarm, without waiting); children awaited
+ * from here unwind through their ASYNC_FINALLY sections, and the ASYNC_AWAIT
+ * then reports ASYNC_ETIMEDOUT.  What was awaited is left consistent: a
+ * queue loses no item, a semaphore no permit, an awaited task keeps running.
+ * A timeout the coroutine forgets to disarm is disarmed when it finishes.
+ * Timeouts nest; `tmo` must not be armed twice at once. */
+#define ASYNC_TIMEOUT_ARM(tmo, seconds)                                       \
+    ASYNC_TIMEOUT_ARM_NS((tmo), async_seconds_to_ns(seconds))
+#define ASYNC_TIMEOUT_ARM_NS(tmo, ns)                                         \
+    async__timeout_arm(async__t, async__f, (tmo),                             \
+                       async__deadline(async__t->loop, (int64_t)(ns)))
+#define ASYNC_TIMEOUT_AT(tmo, deadline)                                       \
+    async__timeout_arm(async__t, async__f, (tmo), (uint64_t)(deadline))
+#define ASYNC_TIMEOUT_DISARM(tmo) async__timeout_disarm(async__t, (tmo))
+
+/* ASYNC_WITH_TIMEOUT(tmo, seconds, statement): arm, run one statement (any
+ * await), disarm. */
+#define ASYNC_WITH_TIMEOUT(tmo, seconds, statement)                           \
+    do {                                                                      \
+        ASYNC_TIMEOUT_ARM((tmo), (seconds));                                  \
+        statement;                                                            \
+        ASYNC_TIMEOUT_DISARM(tmo);                                            \
+    } while (0)
+
+/* ASYNC_WAIT_FOR(tmo, seconds, fn, child_state): asyncio.wait_for on a
+ * child coroutine: ASYNC_STATUS() is ASYNC_ETIMEDOUT if it was cut short. */
+#define ASYNC_WAIT_FOR(tmo, seconds, fn, child_state)                         \
+    do {                                                                      \
+        ASYNC_TIMEOUT_ARM((tmo), (seconds));                                  \
+        ASYNC_AWAIT(fn, child_state);                                         \
+        ASYNC_TIMEOUT_DISARM(tmo);                                            \
+        async__f->status =                                                    \
+            (short)(async_timeout_expired(tmo) ? ASYNC_ETIMEDOUT : ASYNC_OK); \
+    } while (0)
+
+/* async_timeout_expired(tmo): nonzero if its last arming expired. */
+static inline int async_timeout_expired(const async_timeout *tmo);
+
+/* ---- generators (async def ... yield; async for) -----------------------------
+ *
+ * A generator is a coroutine that hands values to its consumer with
+ * ASYNC_YIELD_VALUE(v); between values it may await anything.  The consumer
+ * drives it like a child, inside the consumer's own task:
+ *
+ *     async_gen_init(&s->gen);
+ *     for (;;) {
+ *         ASYNC_NEXT(powers, &s->gen);
+ *         if (ASYNC_STATUS() != ASYNC_OK) break;     // ASYNC_EXHAUSTED
+ *         use(ASYNC_RESULT(&s->gen));
+ *     }
+ */
+#define ASYNC_YIELD_VALUE(value) ASYNC__YIELD_VALUE(ASYNC__ID, value)
+#define ASYNC_NEXT(fn, gen_state) ASYNC__NEXT(ASYNC__ID, fn, gen_state)
+/* ASYNC_GEN_CLOSE(fn, gen_state): stop a generator early: it resumes in its
+ * ASYNC_FINALLY section (values it yields there are discarded). */
+#define ASYNC_GEN_CLOSE(fn, gen_state)                                        \
+    do {                                                                      \
+        async__gen_close(async__frame_of(gen_state));                         \
+        ASYNC__AWAIT_RAW(ASYNC__ID, fn, gen_state, 0);                        \
+    } while (0)
+/* async_gen_init(gen_state): reset a generator before its first ASYNC_NEXT. */
+static inline void async_gen_init(void *gen_state);
+
+/* ASYNC_COLLECT(c, fn, gen_state, out, cap, keep, ctx): the async
+ * comprehension [v async for v in gen() if keep(v)].  Stores up to `cap`
+ * values in out[], keeping those for which keep(v, ctx) is nonzero (keep may
+ * be NULL).  ASYNC_RESULT(c) is the count.  If more than `cap` values would
+ * be kept, the generator is closed early and ASYNC_STATUS() is ASYNC_ENOSPC.
+ * `c` points to an async_collect in your state. */
+typedef struct async_collect {
+    async_frame frame;
+    async_fn gen;
+    void *gen_state;
+    intptr_t *out;
+    size_t cap, n;
+    int (*keep)(intptr_t value, void *ctx);
+    void *ctx;
+} async_collect;
+#define ASYNC_COLLECT(c, fn, gen_state, out, cap, keep, ctx)                  \
+    do {                                                                      \
+        async_collect_init((c), (fn), (gen_state), (out), (cap), (keep), (ctx)); \
+        ASYNC_AWAIT(async_collect_fn, (c));                                   \
+        if (ASYNC_STATUS() == ASYNC_OK)                                       \
+            async__f->status = async__frame_of(c)->status;                    \
+    } while (0)
+static inline void async_collect_init(async_collect *c, async_fn fn,
+                                      void *gen_state, intptr_t *out,
+                                      size_t cap,
+                                      int (*keep)(intptr_t, void *), void *ctx);
+static inline int async_collect_fn(async_task *task, void *state);
+
+/* ---- as_completed ---------------------------------------------------------
+ * async_as_completed_init(ac, tasks, n, waiters): a generator over n spawned
+ * tasks that yields each task (as intptr_t: cast back to async_task *) in the
+ * order they finish; tasks already done come first, in argument order.
+ * `waiters` is your array of n async_waiter.  Drive it with
+ * ASYNC_NEXT(async_as_completed_fn, ac) or the shorthand ASYNC_AS_COMPLETED(ac);
+ * ASYNC_STATUS() is ASYNC_EXHAUSTED after the last one. */
+typedef struct async_as_completed {
+    async_frame frame;
+    async_task *const *tasks;
+    size_t n, i, reported;
+    async_waiter *w;
+    async__node *done;        /* waiters of finished tasks, in finish order */
+    async__node *consumer;    /* the task waiting for the next one */
+} async_as_completed;
+static inline void async_as_completed_init(async_as_completed *ac,
+                                           async_task *const *tasks, size_t n,
+                                           async_waiter *waiters);
+static inline int async_as_completed_fn(async_task *task, void *state);
+#define ASYNC_AS_COMPLETED(ac) ASYNC_NEXT(async_as_completed_fn, (ac))
+
+/* ---- queues (asyncio.Queue) -------------------------------------------------
+ * A FIFO of fixed-size elements in your ring buffer of `capacity` elements of
+ * `elem_size` bytes (copied in and out with memcpy).  Waiters are served in
+ * arrival order and an item or a free slot handed to a woken waiter is
+ * reserved for it, so nothing barges in, and nothing is lost or delivered
+ * twice, even if that waiter is then cancelled or times out. */
+typedef struct async_queue {
+    unsigned char *buf;
+    size_t cap, size, head, count;
+    size_t held_items;        /* items reserved for woken getters */
+    size_t held_slots;        /* slots reserved for woken putters */
+    size_t unfinished;        /* put and not yet task_done */
+    async__node *getters, *putters, *joiners;
+    int closed;
+} async_queue;
+
+/* async_queue_init(q, buf, capacity, elem_size): ASYNC_EINVAL if any is 0. */
+static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
+                                   size_t elem_size);
+/* Non-waiting: ASYNC_OK, ASYNC_EAGAIN (full / empty) or ASYNC_ECLOSED. */
+static inline int async_queue_try_put(async_queue *q, const void *item);
+static inline int async_queue_try_get(async_queue *q, void *item);
+/* asyncio's task_done() and the count join() waits for. */
+static inline void async_queue_task_done(async_queue *q);
+/* Close (asyncio's shutdown): puts fail with ASYNC_ECLOSED from now on;
+ * gets drain what is left, then fail with ASYNC_ECLOSED.  Wakes every waiter. */
+static inline void async_queue_close(async_queue *q);
+static inline size_t async_queue_size(const async_queue *q);
+
+/* ASYNC_QUEUE_PUT(q, item): copy *item in, waiting while the queue is full.
+ * ASYNC_QUEUE_GET(q, item): copy the oldest item out to *item, waiting while
+ * it is empty.  ASYNC_QUEUE_JOIN(q): wait until every item put has been
+ * marked done with async_queue_task_done.  ASYNC_STATUS(): ASYNC_OK,
+ * ASYNC_ECLOSED or ASYNC_ETIMEDOUT. */
+#define ASYNC_QUEUE_PUT(q, item)                                              \
+    ASYNC__WAIT(ASYNC__ID, async__put_start(async__t, async__f, (q), (item)),  \
+                async__put_resume(async__t, async__f, (q), (item)))
+#define ASYNC_QUEUE_GET(q, item)                                              \
+    ASYNC__WAIT(ASYNC__ID, async__get_start(async__t, async__f, (q), (item)),  \
+                async__get_resume(async__t, async__f, (q), (item)))
+#define ASYNC_QUEUE_JOIN(q)                                                   \
+    ASYNC__WAIT(ASYNC__ID, async__join_start(async__t, async__f, (q)),         \
+                async__join_resume(async__t, async__f, (q)))
+
+/* ---- events, semaphores, locks ---------------------------------------------- */
+
+typedef struct async_event {
+    int set;
+    async__node *waiters;
+} async_event;
+static inline void async_event_init(async_event *e);
+/* Set: wake every waiter (each wakes even if the event is cleared again
+ * before it runs).  Clear: later waits wait. */
+static inline void async_event_set(async_event *e);
+static inline void async_event_clear(async_event *e);
+static inline int async_event_is_set(const async_event *e);
+/* ASYNC_EVENT_WAIT(e): wait until set (at once if it is).  ASYNC_STATUS():
+ * ASYNC_OK or ASYNC_ETIMEDOUT. */
+#define ASYNC_EVENT_WAIT(e)                                                   \
+    ASYNC__WAIT(ASYNC__ID, async__event_start(async__t, async__f, (e)),        \
+                async__event_resume(async__t, async__f, (e)))
+
+/* A counting semaphore, strictly FIFO: a release hands the permit to the
+ * longest waiter, so a newcomer never barges ahead of it. */
+typedef struct async_semaphore {
+    long value;
+    async__node *waiters;
+} async_semaphore;
+static inline int async_semaphore_init(async_semaphore *s, long value);
+/* ASYNC_OK, or ASYNC_EAGAIN when it would have to wait. */
+static inline int async_semaphore_try_acquire(async_semaphore *s);
+static inline void async_semaphore_release(async_semaphore *s);
+/* ASYNC_SEM_ACQUIRE(s): take a permit, waiting FIFO.  ASYNC_STATUS():
+ * ASYNC_OK or ASYNC_ETIMEDOUT (no permit taken). */
+#define ASYNC_SEM_ACQUIRE(s)                                                  \
+    ASYNC__WAIT(ASYNC__ID, async__sem_start(async__t, async__f, (s)),          \
+                async__sem_resume(async__t, async__f, (s)))
+
+/* A lock: a FIFO mutex between tasks.  Only its holder may release it. */
+typedef struct async_lock {
+    async_semaphore sem;
+    async_task *owner;
+} async_lock;
+static inline void async_lock_init(async_lock *l);
+static inline int async_lock_locked(const async_lock *l);
+/* ASYNC_LOCK_ACQUIRE(l) / ASYNC_LOCK_RELEASE(l), inside a body. */
+#define ASYNC_LOCK_ACQUIRE(l)                                                 \
+    do {                                                                      \
+        ASYNC_SEM_ACQUIRE(&(l)->sem);                                         \
+        if (ASYNC_STATUS() == ASYNC_OK) (l)->owner = async__t;                \
+    } while (0)
+#define ASYNC_LOCK_RELEASE(l) async__lock_release(async__t, (l))
+
+/* ---- task groups (asyncio.TaskGroup) ------------------------------------------
+ * Spawn tasks into a group, then wait for all of them.  A member FAILS when
+ * it finishes with a negative result (ASYNC_RETURN(-code)); the first failure
+ * cancels every other member and becomes the group's error.  `waiters` is
+ * your array of `capacity` async_waiter, one per member. */
+typedef struct async_group {
+    async_frame frame;
+    async_waiter *w;
+    size_t cap, n, pending;
+    intptr_t error;           /* first failure's result, or 0 */
+    async_task *failed;       /* the member that failed first */
+    async__node *waiter;      /* the task in ASYNC_GROUP_WAIT */
+} async_group;
+static inline int async_group_init(async_group *g, async_waiter *waiters,
+                                   size_t capacity);
+/* Spawn a member: as async_spawn, or ASYNC_ENOSPC when the group is full. */
+static inline int async_group_spawn(async_group *g, async_loop *loop,
+                                    async_task *task, async_fn fn, void *state);
+/* ASYNC_GROUP_WAIT(g): wait until every member is done.  ASYNC_STATUS() is
+ * ASYNC_OK, or ASYNC_ECANCELED if a member failed (g->error holds its
+ * result, g->failed the task).  Cancelling the waiter cancels the members. */
+#define ASYNC_GROUP_WAIT(g)                                                   \
+    do {                                                                      \
+        ASYNC_AWAIT(async_group_wait_fn, (g));                                \
+        if (ASYNC_STATUS() == ASYNC_OK)                                       \
+            async__f->status = async__frame_of(g)->status;                    \
+    } while (0)
+static inline int async_group_wait_fn(async_task *task, void *state);
 
 #ifdef ASYNC_SHORT_NAMES
 #define AWAIT(fn, child_state) ASYNC_AWAIT(fn, child_state)
@@ -413,6 +735,7 @@ static inline int async_gather_fn(async_task *task, void *state);
 /* Duration helpers: seconds (double) and milliseconds to nanoseconds,
  * saturating; negative and NaN give 0. */
 static inline int64_t async_seconds_to_ns(double seconds);
+static inline int64_t async_ms_to_ns(int64_t ms);
 
 /* ==========================================================================
  * Implementation.  Nothing below is public API.
@@ -447,18 +770,30 @@ static inline void async__assert_fail(const char *msg, const char *file,
 #define ASYNC__PC_FINALLY (-2)
 #define ASYNC__F_FIN 1 /* frame flag: the finally section has been entered */
 
-/* Task states (where the task is) and flags. */
+/* Node kinds and places. */
+enum { ASYNC__K_TASK = 1, ASYNC__K_TIMEOUT, ASYNC__K_WAITER };
 enum {
-    ASYNC__W_READY = 1,
+    ASYNC__W_IDLE = 0,
+    ASYNC__W_READY,
     ASYNC__W_RUNNING,
-    ASYNC__W_SLEEPING,
-    ASYNC__W_WAITING,
-    ASYNC__W_DONE
+    ASYNC__W_SLEEPING, /* in the timer heap (tasks and armed timeouts) */
+    ASYNC__W_WAITING,  /* in a wait list */
+    ASYNC__W_DONE,
+    ASYNC__W_FIRED     /* a timeout that expired */
 };
-#define ASYNC__T_CANCEL 1u
-#define ASYNC__LIVE 0xA51Cu
-#define ASYNC__DEAD 0xD0E5u
+/* Task flags; the top five bits count shields (finally sections entered and
+ * shielded awaits in progress): interruptions from outside them wait. */
+#define ASYNC__T_CANCEL 0x01u  /* cancellation requested */
+#define ASYNC__T_GRANTED 0x02u /* the wait's object was handed over */
+#define ASYNC__T_SCOPE 0x04u   /* some armed timeout has fired */
+#define ASYNC__T_SHIELD 0x08u  /* one shield level */
+#define ASYNC__LIVE 0xA5u
+#define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
+
+/* Internal wait outcomes, beside the (<= 0) status codes. */
+#define ASYNC__AGAIN 1000  /* parked: suspend */
+#define ASYNC__UNWIND 1001 /* interrupted: leave through finally */
 
 #if defined(__has_attribute)
 #define ASYNC__HAS_ATTRIBUTE(x) __has_attribute(x)
@@ -505,50 +840,74 @@ enum {
 #define ASYNC__FALLTHROUGH ((void)0)
 #endif
 
-/* After every resumption: a cancelled task unwinds to its finally section,
- * unless it is already there (cleanup is shielded).  `rewait` re-suspends a
- * cleanup-time await that a cancellation woke too early. */
-#define ASYNC__RESUMED(rewait)                                                \
-    if (async__t->flags & ASYNC__T_CANCEL) {                                  \
-        if (!(async__f->flags & ASYNC__F_FIN)) goto async__exit;              \
-        rewait;                                                               \
-    }
-
+/* The hot path: requeue and suspend; after resuming, only a pending
+ * interruption costs more than one flag test. */
 #define ASYNC__YIELD(id)                                                      \
     do {                                                                      \
         ASYNC__SET_PC(id);                                                    \
-        async__yield(async__t);                                               \
+        async__push_ready(async__t->loop, async__t);                          \
         return 0;                                                             \
         ASYNC__LABEL(id)                                                      \
-        ASYNC__RESUMED((void)0)                                               \
+        if (async__t->node.flags & (ASYNC__T_CANCEL | ASYNC__T_SCOPE)) {      \
+            async__f->status = (short)async__intr_status(async__t, async__f); \
+            if (async__f->status == ASYNC__UNWIND) goto async__exit;          \
+        } else                                                                \
+            async__f->status = ASYNC_OK;                                      \
     } while (0)
 
-#define ASYNC__SLEEP(id, absolute, ns)                                        \
+/* Every other wait: `start` finishes at once (a status), parks the task
+ * (ASYNC__AGAIN) or finds it interrupted (ASYNC__UNWIND); `resume` runs after
+ * each wake-up and answers the same way (AGAIN: parked again). */
+#define ASYNC__WAIT(id, start, resume)                                        \
     do {                                                                      \
-        async__sleep(async__t, (ns), (absolute));                             \
-        ASYNC__SET_PC(id);                                                    \
-        return 0;                                                             \
-        ASYNC__LABEL(id)                                                      \
-        ASYNC__RESUMED(if (async__sleep_again(async__t)) return 0)            \
-    } while (0)
-
-#define ASYNC__AWAIT(id, fn, child_state)                                     \
-    do {                                                                      \
-        async__frame_reset(async__frame_of(child_state));                     \
-        ASYNC__SET_PC(id);                                                    \
-        ASYNC__LABEL_FT(id)                                                   \
-        if (!(fn)(async__t, (child_state))) return 0;                         \
-        ASYNC__RESUMED((void)0)                                               \
-    } while (0)
-
-#define ASYNC__AWAIT_TASK(id, task)                                           \
-    do {                                                                      \
-        if (!async__task_wait(async__t, (task))) {                            \
+        async__f->status = (short)(start);                                    \
+        if (async__f->status == ASYNC__AGAIN) {                               \
             ASYNC__SET_PC(id);                                                \
             return 0;                                                         \
             ASYNC__LABEL(id)                                                  \
-            ASYNC__RESUMED(if (!async__task_wait(async__t, (task))) return 0) \
+            async__f->status = (short)(resume);                               \
+            if (async__f->status == ASYNC__AGAIN) return 0;                   \
         }                                                                     \
+        if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
+    } while (0)
+
+/* Call a child until it finishes (values it yields are discarded). */
+#define ASYNC__AWAIT_RAW(id, fn, child_state, shielded)                       \
+    ASYNC__SET_PC(id);                                                        \
+    if (shielded) async__t->node.flags += ASYNC__T_SHIELD;                   \
+    ASYNC__LABEL_FT(id)                                                       \
+    while ((async__f->status = (short)(fn)(async__t, (child_state))) == 2) {  \
+    }                                                                         \
+    if (!async__f->status) return 0;                                          \
+    if (shielded) async__t->node.flags -= ASYNC__T_SHIELD;
+
+#define ASYNC__AWAIT(id, fn, child_state, shielded)                           \
+    do {                                                                      \
+        async__frame_reset(async__frame_of(child_state));                     \
+        ASYNC__AWAIT_RAW(id, fn, child_state, shielded)                       \
+        async__f->status = (short)async__intr_status(async__t, async__f);     \
+        if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
+    } while (0)
+
+#define ASYNC__NEXT(id, fn, gen_state)                                        \
+    do {                                                                      \
+        ASYNC__SET_PC(id);                                                    \
+        ASYNC__LABEL_FT(id)                                                   \
+        async__f->status = (short)(fn)(async__t, (gen_state));                \
+        if (!async__f->status) return 0;                                      \
+        async__f->status = (short)async__next_status(                         \
+            async__t, async__f, async__f->status);                            \
+        if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
+    } while (0)
+
+#define ASYNC__YIELD_VALUE(id, value)                                         \
+    do {                                                                      \
+        async__f->result = (intptr_t)(value);                                 \
+        ASYNC__SET_PC(id);                                                    \
+        return 2;                                                             \
+        ASYNC__LABEL(id)                                                      \
+        async__f->status = (short)async__intr_status(async__t, async__f);     \
+        if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
     } while (0)
 
 static inline async_frame *async__frame_of(void *state) {
@@ -557,16 +916,20 @@ static inline async_frame *async__frame_of(void *state) {
 static inline void async__frame_reset(async_frame *f) {
     f->pc = 0;
     f->flags = 0;
+    f->status = 0;
     f->result = 0;
+}
+static inline async_task *async__task_of(async__node *n) {
+    return (async_task *)(void *)n;
 }
 
 /* ---- ready queue: FIFO, singly linked through link.l.next --------------- */
 
 static inline void async__push_ready(async_loop *loop, async_task *t) {
-    t->where = ASYNC__W_READY;
-    t->link.l.next = NULL;
+    t->node.where = ASYNC__W_READY;
+    t->node.link.l.next = NULL;
     if (loop->tail)
-        loop->tail->link.l.next = t;
+        loop->tail->node.link.l.next = &t->node;
     else
         loop->head = t;
     loop->tail = t;
@@ -574,49 +937,89 @@ static inline void async__push_ready(async_loop *loop, async_task *t) {
 
 /* ---- wait lists: circular, doubly linked; *owner points at the head ------ */
 
-static inline void async__wait_on(async_task **owner, async_task *t) {
-    async_task *h = *owner;
-    t->where = ASYNC__W_WAITING;
-    t->link.l.owner = owner;
+static inline void async__list_push(async__node **owner, async__node *n) {
+    async__node *h = *owner;
+    n->where = ASYNC__W_WAITING;
+    n->link.l.owner = owner;
     if (!h) {
-        t->link.l.next = t->link.l.prev = t;
-        *owner = t;
+        n->link.l.next = n->link.l.prev = n;
+        *owner = n;
     } else {
-        t->link.l.next = h;
-        t->link.l.prev = h->link.l.prev;
-        h->link.l.prev->link.l.next = t;
-        h->link.l.prev = t;
+        n->link.l.next = h;
+        n->link.l.prev = h->link.l.prev;
+        h->link.l.prev->link.l.next = n;
+        h->link.l.prev = n;
     }
 }
 
-static inline void async__wait_remove(async_task *t) {
-    async_task **owner = t->link.l.owner;
-    if (t->link.l.next == t) {
+static inline void async__list_remove(async__node *n) {
+    async__node **owner = n->link.l.owner;
+    if (n->link.l.next == n) {
         *owner = NULL;
     } else {
-        t->link.l.prev->link.l.next = t->link.l.next;
-        t->link.l.next->link.l.prev = t->link.l.prev;
-        if (*owner == t) *owner = t->link.l.next;
+        n->link.l.prev->link.l.next = n->link.l.next;
+        n->link.l.next->link.l.prev = n->link.l.prev;
+        if (*owner == n) *owner = n->link.l.next;
+    }
+    n->where = ASYNC__W_IDLE;
+}
+
+static inline async__node *async__list_pop(async__node **owner) {
+    async__node *n = *owner;
+    if (n) async__list_remove(n);
+    return n;
+}
+
+/* Wake one node taken off a wait list: a task goes to the ready queue
+ * (GRANTED tells it the thing it waited for was handed over); a waiter
+ * notifies whatever it stands for. */
+static inline void async__wake(async_loop *loop, async__node *n, int granted) {
+    if (n->kind == ASYNC__K_TASK) {
+        if (granted) n->flags |= ASYNC__T_GRANTED;
+        async__push_ready(loop, async__task_of(n));
+    } else {
+        async_waiter *w = (async_waiter *)(void *)n;
+        w->notify(w, loop);
     }
 }
 
-/* Move every waiter of a list to the ready queue, oldest first. */
-static inline void async__wake_all(async_loop *loop, async_task **owner) {
-    async_task *t = *owner, *end;
-    if (!t) return;
-    end = t->link.l.prev;
-    *owner = NULL;
-    for (;;) {
-        async_task *next = t->link.l.next;
-        async__push_ready(loop, t);
-        if (t == end) break;
-        t = next;
+static inline int async__wake_one(async_loop *loop, async__node **owner,
+                                  int granted) {
+    async__node *n = async__list_pop(owner);
+    if (!n) return 0;
+    async__wake(loop, n, granted);
+    return 1;
+}
+
+static inline void async__wake_all(async_loop *loop, async__node **owner,
+                                   int granted) {
+    while (async__wake_one(loop, owner, granted)) {
     }
+}
+
+/* The loop of the tasks in a wait list (they all share one), or NULL. */
+static inline async_loop *async__list_loop(async__node *head) {
+    return head && head->kind == ASYNC__K_TASK ? async__task_of(head)->loop : NULL;
+}
+
+/* Park the running task on a wait list. */
+static inline int async__park(async_task *t, async__node **owner) {
+    t->node.flags &= (uint8_t)~ASYNC__T_GRANTED;
+    async__list_push(owner, &t->node);
+    return ASYNC__AGAIN;
+}
+
+/* Take back the grant a wake-up carried, if any. */
+static inline int async__take_grant(async_task *t) {
+    int g = (t->node.flags & ASYNC__T_GRANTED) != 0;
+    t->node.flags &= (uint8_t)~ASYNC__T_GRANTED;
+    return g;
 }
 
 /* ---- timer heap -----------------------------------------------------------
- * An intrusive binary min-heap of sleeping tasks, linked through link.h.
- * Invariants (checked by the tests after random operation sequences):
+ * An intrusive binary min-heap of nodes (sleeping tasks, armed timeouts),
+ * linked through link.h.  Invariants (checked by the tests after random
+ * operation sequences):
  *  1. Shape: the nheap nodes form a complete binary tree.  Number the nodes
  *     breadth-first from 1 (the root); node k's children are 2k and 2k+1, so
  *     the path from the root to node k is spelled by the bits of k below its
@@ -631,16 +1034,16 @@ static inline void async__wake_all(async_loop *loop, async_task **owner) {
  * timer starts apart.  Insert and remove are O(log n); no allocation.
  * -------------------------------------------------------------------------- */
 
-static inline int async__timer_before(const async_task *a, const async_task *b) {
+static inline int async__timer_before(const async__node *a, const async__node *b) {
     if (a->deadline != b->deadline) return a->deadline < b->deadline;
     return (int32_t)(a->seq - b->seq) < 0;
 }
 
 /* Exchange child c with its parent p in the tree (links only). */
-static inline void async__heap_swap(async_loop *loop, async_task *p,
-                                    async_task *c) {
-    async_task *gp = p->link.h.parent;
-    async_task *cl = c->link.h.left, *cr = c->link.h.right, *sib;
+static inline void async__heap_swap(async_loop *loop, async__node *p,
+                                    async__node *c) {
+    async__node *gp = p->link.h.parent;
+    async__node *cl = c->link.h.left, *cr = c->link.h.right, *sib;
     if (p->link.h.left == c) {
         sib = p->link.h.right;
         c->link.h.left = p;
@@ -666,9 +1069,9 @@ static inline void async__heap_swap(async_loop *loop, async_task *p,
 }
 
 /* The link that holds (or will hold) node number k; *parent gets its parent. */
-static inline async_task **async__heap_slot(async_loop *loop, size_t k,
-                                            async_task **parent) {
-    async_task *node;
+static inline async__node **async__heap_slot(async_loop *loop, size_t k,
+                                             async__node **parent) {
+    async__node *node;
     int bit = 0;
     if (k == 1) {
         *parent = NULL;
@@ -682,48 +1085,51 @@ static inline async_task **async__heap_slot(async_loop *loop, size_t k,
     return (k & 1) ? &node->link.h.right : &node->link.h.left;
 }
 
-static inline void async__heap_up(async_loop *loop, async_task *t) {
-    while (t->link.h.parent && async__timer_before(t, t->link.h.parent))
-        async__heap_swap(loop, t->link.h.parent, t);
+static inline void async__heap_up(async_loop *loop, async__node *n) {
+    while (n->link.h.parent && async__timer_before(n, n->link.h.parent))
+        async__heap_swap(loop, n->link.h.parent, n);
 }
 
-static inline void async__heap_down(async_loop *loop, async_task *t) {
+static inline void async__heap_down(async_loop *loop, async__node *n) {
     for (;;) {
-        async_task *m = t, *l = t->link.h.left, *r = t->link.h.right;
+        async__node *m = n, *l = n->link.h.left, *r = n->link.h.right;
         if (l && async__timer_before(l, m)) m = l;
         if (r && async__timer_before(r, m)) m = r;
-        if (m == t) return;
-        async__heap_swap(loop, t, m);
+        if (m == n) return;
+        async__heap_swap(loop, n, m);
     }
 }
 
-static inline void async__heap_insert(async_loop *loop, async_task *t) {
-    async_task *parent;
-    async_task **slot = async__heap_slot(loop, ++loop->nheap, &parent);
-    t->link.h.left = t->link.h.right = NULL;
-    t->link.h.parent = parent;
-    *slot = t;
-    async__heap_up(loop, t);
+static inline void async__heap_insert(async_loop *loop, async__node *n) {
+    async__node *parent;
+    async__node **slot = async__heap_slot(loop, ++loop->nheap, &parent);
+    n->where = ASYNC__W_SLEEPING;
+    n->seq = loop->seq++;
+    n->link.h.left = n->link.h.right = NULL;
+    n->link.h.parent = parent;
+    *slot = n;
+    async__heap_up(loop, n);
 }
 
-static inline void async__heap_remove(async_loop *loop, async_task *t) {
-    async_task *parent, *last;
-    async_task **slot = async__heap_slot(loop, loop->nheap--, &parent);
+static inline void async__heap_remove(async_loop *loop, async__node *n) {
+    async__node *parent, *last;
+    async__node **slot = async__heap_slot(loop, loop->nheap--, &parent);
     last = *slot;
     *slot = NULL;
-    if (last == t) return;
-    /* The last node takes t's place, then moves up or down. */
-    last->link.h.left = t->link.h.left;
-    last->link.h.right = t->link.h.right;
-    last->link.h.parent = t->link.h.parent;
+    n->where = ASYNC__W_IDLE;
+    if (last == n) return;
+    /* The last node takes n's place, then moves up or down. */
+    last->link.h.left = n->link.h.left;
+    last->link.h.right = n->link.h.right;
+    last->link.h.parent = n->link.h.parent;
     if (last->link.h.left) last->link.h.left->link.h.parent = last;
     if (last->link.h.right) last->link.h.right->link.h.parent = last;
-    if (!t->link.h.parent)
+    if (!n->link.h.parent)
         loop->heap = last;
-    else if (t->link.h.parent->link.h.left == t)
-        t->link.h.parent->link.h.left = last;
+    else if (n->link.h.parent->link.h.left == n)
+        n->link.h.parent->link.h.left = last;
     else
-        t->link.h.parent->link.h.right = last;
+        n->link.h.parent->link.h.right = last;
     async__heap_down(loop, last);
     async__heap_up(loop, last);
 }
@@ -838,10 +1244,19 @@ static inline int64_t async_seconds_to_ns(double seconds) {
     return (int64_t)(seconds * 1e9);
 }
 
-static inline int64_t async__ms_to_ns(int64_t ms) {
+static inline int64_t async_ms_to_ns(int64_t ms) {
     if (ms <= 0) return 0;
     if (ms >= INT64_MAX / 1000000) return INT64_MAX;
     return ms * 1000000;
+}
+
+/* t + ns, saturating at the clock's limit; negative ns count as 0. */
+static inline uint64_t async__add_ns(uint64_t t, int64_t ns) {
+    if (ns <= 0) return t;
+    return (uint64_t)ns > UINT64_MAX - t ? UINT64_MAX : t + (uint64_t)ns;
+}
+static inline uint64_t async__deadline(async_loop *loop, int64_t ns) {
+    return async__add_ns(async_now(loop), ns);
 }
 
 /* ---- tasks ----------------------------------------------------------------- */
@@ -849,7 +1264,7 @@ static inline int64_t async__ms_to_ns(int64_t ms) {
 static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
                               void *state) {
     if (!loop || !task || !fn || !state) return ASYNC_EINVAL;
-    ASYNC_ASSERT(task->magic != ASYNC__LIVE,
+    ASYNC_ASSERT(task->node.magic != ASYNC__LIVE,
                  "async_spawn: task is already scheduled and not done "
                  "(its storage is still in use)");
     async__frame_reset(async__frame_of(state));
@@ -857,18 +1272,21 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
     task->state = state;
     task->loop = loop;
     task->waiters = NULL;
-    task->flags = 0;
-    task->magic = ASYNC__LIVE;
+    task->scopes = NULL;
+    task->node.kind = ASYNC__K_TASK;
+    task->node.flags = 0;
+    task->node.magic = ASYNC__LIVE;
     loop->ntasks++;
     async__push_ready(loop, task);
     return ASYNC_OK;
 }
 
+#define ASYNC__SPAWNED(t) ((t)->node.magic == ASYNC__LIVE || (t)->node.magic == ASYNC__DEAD)
+
 static inline int async_task_state(const async_task *task) {
-    ASYNC_ASSERT(task->magic == ASYNC__LIVE || task->magic == ASYNC__DEAD,
-                 "async_task_state: task was never spawned");
-    if (task->magic == ASYNC__LIVE) return ASYNC_PENDING;
-    return (task->flags & ASYNC__T_CANCEL) ? ASYNC_CANCELLED : ASYNC_DONE;
+    ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_task_state: task was never spawned");
+    if (task->node.magic == ASYNC__LIVE) return ASYNC_PENDING;
+    return (task->node.flags & ASYNC__T_CANCEL) ? ASYNC_CANCELLED : ASYNC_DONE;
 }
 
 static inline int async_task_done(const async_task *task) {
@@ -876,9 +1294,9 @@ static inline int async_task_done(const async_task *task) {
 }
 
 static inline intptr_t async_task_result(const async_task *task) {
-    ASYNC_ASSERT(task->magic == ASYNC__LIVE || task->magic == ASYNC__DEAD,
-                 "async_task_result: task was never spawned");
-    if (task->magic != ASYNC__DEAD || (task->flags & ASYNC__T_CANCEL)) return 0;
+    ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_task_result: task was never spawned");
+    if (task->node.magic != ASYNC__DEAD || (task->node.flags & ASYNC__T_CANCEL))
+        return 0;
     return async__frame_of(task->state)->result;
 }
 
@@ -889,89 +1307,195 @@ static inline const char *async_strerror(int code) {
     case ASYNC_EDEADLK: return "tasks remain that nothing can wake (deadlock)";
     case ASYNC_ECANCELED: return "cancelled";
     case ASYNC_ENOCLOCK: return "real-time loop has no clock";
+    case ASYNC_ETIMEDOUT: return "timed out";
+    case ASYNC_ECLOSED: return "queue closed";
+    case ASYNC_EAGAIN: return "would have to wait";
+    case ASYNC_EXHAUSTED: return "generator exhausted";
+    case ASYNC_ENOSPC: return "no room left";
     default: return "unknown error";
     }
 }
 
-static inline void async__yield(async_task *t) {
-    async__push_ready(t->loop, t);
-}
-
-/* Start a sleep: relative ns, or an absolute deadline.  Nothing to wait for
- * means a yield (asyncio.sleep(0)). */
-static inline void async__sleep(async_task *t, int64_t ns, int absolute) {
-    async_loop *loop = t->loop;
-    uint64_t now = async_now(loop), deadline;
-    if (absolute)
-        deadline = (uint64_t)ns;
-    else if (ns <= 0)
-        deadline = now;
-    else
-        deadline = (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns;
-    t->deadline = deadline;
-    if (deadline <= now) {
-        async__push_ready(loop, t);
-        return;
+/* Take a suspended task out of whatever holds it and make it ready, so it
+ * sees a cancellation or an expired timeout. */
+static inline void async__interrupt(async_task *t) {
+    if (t->node.where == ASYNC__W_SLEEPING) {
+        async__heap_remove(t->loop, &t->node);
+        async__push_ready(t->loop, t);
+    } else if (t->node.where == ASYNC__W_WAITING) {
+        async__list_remove(&t->node);
+        async__push_ready(t->loop, t);
     }
-    t->seq = loop->seq++;
-    t->where = ASYNC__W_SLEEPING;
-    async__heap_insert(loop, t);
-}
-
-/* A cancellation woke a sleep in a finally section early: sleep on. */
-static inline int async__sleep_again(async_task *t) {
-    async_loop *loop = t->loop;
-    if (async_now(loop) >= t->deadline) return 0;
-    t->seq = loop->seq++;
-    t->where = ASYNC__W_SLEEPING;
-    async__heap_insert(loop, t);
-    return 1;
-}
-
-/* Returns 1 if `other` is done; otherwise queues t as its waiter. */
-static inline int async__task_wait(async_task *t, async_task *other) {
-    ASYNC_ASSERT(other != t, "ASYNC_AWAIT_TASK: a task cannot await itself");
-    ASYNC_ASSERT(other->magic == ASYNC__LIVE || other->magic == ASYNC__DEAD,
-                 "ASYNC_AWAIT_TASK: the awaited task was never spawned");
-    if (other->magic != ASYNC__LIVE) return 1;
-    ASYNC_ASSERT(other->loop == t->loop,
-                 "ASYNC_AWAIT_TASK: the awaited task runs on another loop");
-    async__wait_on(&other->waiters, t);
-    return 0;
 }
 
 static inline int async_cancel(async_task *task) {
-    async_loop *loop;
-    ASYNC_ASSERT(task->magic == ASYNC__LIVE || task->magic == ASYNC__DEAD,
-                 "async_cancel: task was never spawned");
-    if (task->magic != ASYNC__LIVE) return 0;
-    if (task->flags & ASYNC__T_CANCEL) return 1;
-    task->flags |= ASYNC__T_CANCEL;
-    loop = task->loop;
-    if (task->where == ASYNC__W_SLEEPING) {
-        async__heap_remove(loop, task);
-        async__push_ready(loop, task);
-    } else if (task->where == ASYNC__W_WAITING) {
-        async__wait_remove(task);
-        async__push_ready(loop, task);
-    }
+    ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_cancel: task was never spawned");
+    if (task->node.magic != ASYNC__LIVE) return 0;
+    if (task->node.flags & ASYNC__T_CANCEL) return 1;
+    task->node.flags |= ASYNC__T_CANCEL;
+    async__interrupt(task);
     return 1;
 }
 
-static inline void async__finish(async_loop *loop, async_task *t) {
-    t->where = ASYNC__W_DONE;
-    t->magic = ASYNC__DEAD;
-    loop->ntasks--;
-    async__wake_all(loop, &t->waiters);
+/* Should frame f stop what it waits for?  0: no; ASYNC__UNWIND: leave through
+ * finally (a cancellation, or a timeout armed by an outer frame);
+ * ASYNC_ETIMEDOUT: a timeout armed by f itself expired.  Interruptions from
+ * outside the current shield depth wait until the shields are gone. */
+static inline int async__intr(async_task *t, async_frame *f) {
+    unsigned shield = (unsigned)t->node.flags / ASYNC__T_SHIELD;
+    async_timeout *s, *outer = NULL;
+    if ((t->node.flags & ASYNC__T_CANCEL) && !shield) return ASYNC__UNWIND;
+    if (!(t->node.flags & ASYNC__T_SCOPE)) return 0;
+    for (s = t->scopes; s; s = s->next)
+        if (s->node.where == ASYNC__W_FIRED && s->level == shield) outer = s;
+    if (!outer) return 0;
+    return outer->frame == f ? ASYNC_ETIMEDOUT : ASYNC__UNWIND;
 }
 
-/* Move expired timers to the ready queue, earliest first. */
+/* The status a finished non-parking wait reports: OK unless interrupted. */
+static inline int async__intr_status(async_task *t, async_frame *f) {
+    if (!(t->node.flags & (ASYNC__T_CANCEL | ASYNC__T_SCOPE))) return ASYNC_OK;
+    return async__intr(t, f);
+}
+
+static inline void async__enter_finally(async_task *t, async_frame *f) {
+    if (f->flags & ASYNC__F_FIN) return; /* a done coroutine called again */
+    ASYNC_ASSERT((t->node.flags & 0xF8u) != 0xF8u,
+                 "async.h: finally sections and shields nested over 31 deep");
+    f->flags |= ASYNC__F_FIN;
+    t->node.flags += ASYNC__T_SHIELD;
+}
+
+static inline void async__timeout_disarm(async_task *t, async_timeout *tmo);
+
+/* The frame is finishing: drop its shield and any timeout it left armed. */
+static inline void async__frame_done(async_task *t, async_frame *f) {
+    if (f->pc == ASYNC__PC_DONE) return;
+    f->pc = ASYNC__PC_DONE;
+    t->node.flags -= ASYNC__T_SHIELD;
+    while (t->scopes && t->scopes->frame == f) async__timeout_disarm(t, t->scopes);
+}
+
+/* ---- sleeping ---------------------------------------------------------------- */
+
+static inline int async__sleep_start(async_task *t, async_frame *f, int64_t ns,
+                                     int absolute) {
+    async_loop *loop = t->loop;
+    uint64_t now;
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    now = async_now(loop);
+    t->node.deadline = absolute ? (uint64_t)ns : async__add_ns(now, ns);
+    if (t->node.deadline <= now) {
+        async__push_ready(loop, t); /* nothing to wait for: a yield */
+        t->node.deadline = 0;
+    } else {
+        async__heap_insert(loop, &t->node);
+    }
+    return ASYNC__AGAIN;
+}
+
+static inline int async__sleep_resume(async_task *t, async_frame *f) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    /* Woken early by an interruption this frame is shielded from: sleep on. */
+    if (t->node.deadline > async_now(t->loop)) {
+        async__heap_insert(t->loop, &t->node);
+        return ASYNC__AGAIN;
+    }
+    return ASYNC_OK;
+}
+
+/* ---- awaiting tasks ------------------------------------------------------------ */
+
+static inline int async__task_outcome(const async_task *other) {
+    return (other->node.flags & ASYNC__T_CANCEL) ? ASYNC_ECANCELED : ASYNC_OK;
+}
+
+static inline int async__task_wait_start(async_task *t, async_frame *f,
+                                         async_task *other) {
+    int r;
+    ASYNC_ASSERT(other != t, "ASYNC_AWAIT_TASK: a task cannot await itself");
+    ASYNC_ASSERT(ASYNC__SPAWNED(other),
+                 "ASYNC_AWAIT_TASK: the awaited task was never spawned");
+    r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (other->node.magic != ASYNC__LIVE) return async__task_outcome(other);
+    ASYNC_ASSERT(other->loop == t->loop,
+                 "ASYNC_AWAIT_TASK: the awaited task runs on another loop");
+    return async__park(t, &other->waiters);
+}
+
+static inline int async__task_wait_resume(async_task *t, async_frame *f,
+                                          async_task *other) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (other->node.magic != ASYNC__LIVE) return async__task_outcome(other);
+    return async__park(t, &other->waiters);
+}
+
+/* ---- timeouts ---------------------------------------------------------------- */
+
+static inline int async_timeout_expired(const async_timeout *tmo) {
+    return tmo->expired;
+}
+
+static inline void async__timeout_arm(async_task *t, async_frame *f,
+                                      async_timeout *tmo, uint64_t deadline) {
+    async_timeout *s;
+    for (s = t->scopes; s; s = s->next)
+        ASYNC_ASSERT(s != tmo, "ASYNC_TIMEOUT_ARM: this timeout is already armed");
+    tmo->node.kind = ASYNC__K_TIMEOUT;
+    tmo->node.flags = 0;
+    tmo->node.magic = 0;
+    tmo->task = t;
+    tmo->frame = f;
+    tmo->level = (unsigned)t->node.flags / ASYNC__T_SHIELD;
+    tmo->expired = 0;
+    tmo->next = t->scopes;
+    t->scopes = tmo;
+    tmo->node.deadline = deadline;
+    async__heap_insert(t->loop, &tmo->node);
+}
+
+static inline void async__timeout_disarm(async_task *t, async_timeout *tmo) {
+    async_timeout **p = &t->scopes, *s;
+    while (*p && *p != tmo) p = &(*p)->next;
+    if (!*p) return; /* not armed: a harmless no-op */
+    *p = tmo->next;
+    if (tmo->node.where == ASYNC__W_SLEEPING) async__heap_remove(t->loop, &tmo->node);
+    tmo->node.where = ASYNC__W_IDLE;
+    t->node.flags &= (uint8_t)~ASYNC__T_SCOPE;
+    for (s = t->scopes; s; s = s->next)
+        if (s->node.where == ASYNC__W_FIRED) t->node.flags |= ASYNC__T_SCOPE;
+}
+
+static inline void async__timeout_fire(async_timeout *tmo) {
+    tmo->node.where = ASYNC__W_FIRED;
+    tmo->expired = 1;
+    tmo->task->node.flags |= ASYNC__T_SCOPE;
+    async__interrupt(tmo->task);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static inline void async__finish(async_loop *loop, async_task *t) {
+    t->node.where = ASYNC__W_DONE;
+    t->node.magic = ASYNC__DEAD;
+    loop->ntasks--;
+    async__wake_all(loop, &t->waiters, 1);
+}
+
+/* Move expired timers out of the heap, earliest first. */
 static inline void async__fire_timers(async_loop *loop) {
     uint64_t now = async_now(loop);
     while (loop->heap && loop->heap->deadline <= now) {
-        async_task *t = loop->heap;
-        async__heap_remove(loop, t);
-        async__push_ready(loop, t);
+        async__node *n = loop->heap;
+        async__heap_remove(loop, n);
+        if (n->kind == ASYNC__K_TASK)
+            async__push_ready(loop, async__task_of(n));
+        else
+            async__timeout_fire((async_timeout *)(void *)n);
     }
 }
 
@@ -982,12 +1506,19 @@ static inline void async__run_ready(async_loop *loop) {
     async_task *last = loop->tail, *t;
     if (!last) return;
     do {
+        int r;
         t = loop->head;
-        loop->head = t->link.l.next;
+        loop->head = async__task_of(t->node.link.l.next);
         if (!loop->head) loop->tail = NULL;
-        t->where = ASYNC__W_RUNNING;
+        t->node.where = ASYNC__W_RUNNING;
         loop->current = t;
-        if (t->fn(t, t->state)) async__finish(loop, t);
+        r = t->fn(t, t->state);
+        if (r) {
+            if (r == 1)
+                async__finish(loop, t);
+            else /* a generator run as a task: its values go nowhere */
+                async__push_ready(loop, t);
+        }
     } while (t != last);
     loop->current = NULL;
 }
@@ -1001,7 +1532,7 @@ static inline int async__run(async_loop *loop, async_task *until) {
     if (!(loop->flags & ASYNC_VIRTUAL) && !loop->clock) return ASYNC_ENOCLOCK;
     loop->flags |= ASYNC__L_RUNNING;
     for (;;) {
-        if (until ? until->magic != ASYNC__LIVE : loop->ntasks == 0) break;
+        if (until ? until->node.magic != ASYNC__LIVE : loop->ntasks == 0) break;
         if (!loop->head) {
             if (!loop->heap) {
                 rc = ASYNC_EDEADLK;
@@ -1025,9 +1556,8 @@ static inline int async_run(async_loop *loop) { return async__run(loop, NULL); }
 
 static inline int async_run_until(async_loop *loop, async_task *task) {
     if (!task) return ASYNC_EINVAL;
-    ASYNC_ASSERT(task->magic == ASYNC__LIVE || task->magic == ASYNC__DEAD,
-                 "async_run_until: task was never spawned");
-    ASYNC_ASSERT(task->magic != ASYNC__LIVE || task->loop == loop,
+    ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_run_until: task was never spawned");
+    ASYNC_ASSERT(task->node.magic != ASYNC__LIVE || task->loop == loop,
                  "async_run_until: task belongs to another loop");
     return async__run(loop, task);
 }
@@ -1036,7 +1566,7 @@ static inline int async_main(async_fn fn, void *state, unsigned flags) {
     async_loop loop;
     async_task task;
     int rc = async_loop_init(&loop, flags);
-    task.magic = 0; /* fresh storage: not a pending task */
+    task.node.magic = 0; /* fresh storage: not a pending task */
     if (rc == ASYNC_OK) rc = async_spawn(&loop, &task, fn, state);
     if (rc == ASYNC_OK) rc = async_run(&loop);
     return rc;
@@ -1057,19 +1587,448 @@ static inline int async_gather_fn(async_task *task, void *state) {
     intptr_t cancelled = 0;
     size_t i;
     ASYNC_BEGIN(task, g);
-    for (g->i = 0; g->i < g->n; g->i++) {
-        ASYNC_AWAIT_TASK(g->tasks[g->i]);
+    for (g->i = 0; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
+    ASYNC_FINALLY;
+    /* Interrupted (cancelled, or a timeout of the caller's): like asyncio,
+     * cancel what is still running. */
+    for (i = g->i; i < g->n; i++) async_cancel(g->tasks[i]);
+    for (i = 0; i < g->n; i++) {
+        if (g->results) g->results[i] = async_task_result(g->tasks[i]);
+        cancelled += async_task_state(g->tasks[i]) == ASYNC_CANCELLED;
+    }
+    g->frame.result = cancelled;
+    ASYNC_END;
+}
+
+/* ---- generators ------------------------------------------------------------ */
+
+static inline void async_gen_init(void *gen_state) {
+    async__frame_reset(async__frame_of(gen_state));
+}
+
+/* The consumer's view of what ASYNC_NEXT's call returned. */
+static inline int async__next_status(async_task *t, async_frame *f, int r) {
+    int i = async__intr_status(t, f);
+    if (i != ASYNC_OK) return i;
+    return r == 2 ? ASYNC_OK : ASYNC_EXHAUSTED;
+}
+
+static inline void async__gen_close(async_frame *g) {
+    if (g->pc == 0) { /* never started: nothing to clean up */
+        g->pc = ASYNC__PC_DONE;
+        g->flags |= ASYNC__F_FIN;
+    } else if (g->pc != ASYNC__PC_DONE && !(g->flags & ASYNC__F_FIN)) {
+        g->pc = ASYNC__PC_FINALLY;
+    }
+}
+
+static inline void async_collect_init(async_collect *c, async_fn fn,
+                                      void *gen_state, intptr_t *out,
+                                      size_t cap,
+                                      int (*keep)(intptr_t, void *), void *ctx) {
+    c->gen = fn;
+    c->gen_state = gen_state;
+    c->out = out;
+    c->cap = cap;
+    c->n = 0;
+    c->keep = keep;
+    c->ctx = ctx;
+}
+
+static inline int async_collect_fn(async_task *task, void *state) {
+    async_collect *c = (async_collect *)state;
+    ASYNC_BEGIN(task, c);
+    async_gen_init(c->gen_state);
+    for (;;) {
+        ASYNC_NEXT(c->gen, c->gen_state);
+        if (ASYNC_STATUS() != ASYNC_OK) break;
+        if (!c->keep || c->keep(ASYNC_RESULT(c->gen_state), c->ctx)) {
+            if (c->n == c->cap) {
+                ASYNC_GEN_CLOSE(c->gen, c->gen_state);
+                c->frame.status = ASYNC_ENOSPC;
+                break;
+            }
+            c->out[c->n++] = ASYNC_RESULT(c->gen_state);
+        }
+    }
+    if (ASYNC_STATUS() == ASYNC_EXHAUSTED) c->frame.status = ASYNC_OK;
+    c->frame.result = (intptr_t)c->n;
+    ASYNC_END;
+}
+
+/* ---- as_completed -------------------------------------------------------------- */
+
+static inline void async__ac_notify(async_waiter *w, async_loop *loop) {
+    async_as_completed *ac = (async_as_completed *)w->ctx;
+    async__list_push(&ac->done, &w->node);
+    async__wake_one(loop, &ac->consumer, 1);
+}
+
+static inline void async_as_completed_init(async_as_completed *ac,
+                                           async_task *const *tasks, size_t n,
+                                           async_waiter *waiters) {
+    ac->tasks = tasks;
+    ac->n = n;
+    ac->i = 0;
+    ac->reported = 0;
+    ac->w = waiters;
+    ac->done = NULL;
+    ac->consumer = NULL;
+}
+
+static inline int async__ac_start(async_task *t, async_frame *f,
+                                  async_as_completed *ac) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    return ac->done ? ASYNC_OK : async__park(t, &ac->consumer);
+}
+
+static inline int async_as_completed_fn(async_task *task, void *state) {
+    async_as_completed *ac = (async_as_completed *)state;
+    async_waiter *w;
+    size_t i;
+    ASYNC_BEGIN(task, ac);
+    for (i = 0; i < ac->n; i++) {
+        w = &ac->w[i];
+        w->node.kind = ASYNC__K_WAITER;
+        w->notify = async__ac_notify;
+        w->ctx = ac;
+        w->task = ac->tasks[i];
+        if (async_task_done(w->task))
+            async__list_push(&ac->done, &w->node);
+        else
+            async__list_push(&w->task->waiters, &w->node);
+    }
+    while (ac->reported < ac->n) {
+        ASYNC__WAIT(ASYNC__ID, async__ac_start(async__t, async__f, ac),
+                    async__ac_start(async__t, async__f, ac));
+        if (ASYNC_STATUS() != ASYNC_OK) break;
+        w = (async_waiter *)(void *)async__list_pop(&ac->done);
+        ac->reported++;
+        ASYNC_YIELD_VALUE((intptr_t)w->task);
     }
     ASYNC_FINALLY;
-    if (ASYNC_CANCELLED()) {
-        for (i = g->i; i < g->n; i++) async_cancel(g->tasks[i]);
-    } else {
-        for (i = 0; i < g->n; i++) {
-            if (g->results) g->results[i] = async_task_result(g->tasks[i]);
-            cancelled += async_task_state(g->tasks[i]) == ASYNC_CANCELLED;
-        }
-        g->frame.result = cancelled;
+    for (i = 0; i < ac->n; i++) /* stop watching the tasks not reported */
+        if (ac->w[i].node.where == ASYNC__W_WAITING) async__list_remove(&ac->w[i].node);
+    ASYNC_END;
+}
+
+/* ---- queues -------------------------------------------------------------------- */
+
+static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
+                                   size_t elem_size) {
+    if (!q || !buf || !capacity || !elem_size) return ASYNC_EINVAL;
+    q->buf = (unsigned char *)buf;
+    q->cap = capacity;
+    q->size = elem_size;
+    q->head = q->count = 0;
+    q->held_items = q->held_slots = q->unfinished = 0;
+    q->getters = q->putters = q->joiners = NULL;
+    q->closed = 0;
+    return ASYNC_OK;
+}
+
+static inline size_t async_queue_size(const async_queue *q) { return q->count; }
+
+/* A woken getter / putter gets an item / slot set aside for it. */
+static inline void async__queue_hand_item(async_loop *loop, async_queue *q) {
+    if (q->count > q->held_items && q->getters) {
+        q->held_items++;
+        async__wake_one(loop, &q->getters, 1);
     }
+}
+static inline void async__queue_hand_slot(async_loop *loop, async_queue *q) {
+    if (q->count + q->held_slots < q->cap && q->putters) {
+        q->held_slots++;
+        async__wake_one(loop, &q->putters, 1);
+    }
+}
+
+static inline void async__queue_store(async_queue *q, const void *item) {
+    memcpy(q->buf + ((q->head + q->count) % q->cap) * q->size, item, q->size);
+    q->count++;
+    q->unfinished++;
+}
+
+static inline void async__queue_take(async_queue *q, void *item) {
+    memcpy(item, q->buf + q->head * q->size, q->size);
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+}
+
+/* The loop of whoever touches the queue: its waiters share one loop. */
+static inline async_loop *async__queue_loop(async_queue *q) {
+    return async__list_loop(q->getters ? q->getters : q->putters ? q->putters : q->joiners);
+}
+
+static inline int async_queue_try_put(async_queue *q, const void *item) {
+    async_loop *loop = async__queue_loop(q);
+    if (q->closed) return ASYNC_ECLOSED;
+    if (q->count + q->held_slots >= q->cap) return ASYNC_EAGAIN;
+    async__queue_store(q, item);
+    if (loop) async__queue_hand_item(loop, q);
+    return ASYNC_OK;
+}
+
+static inline int async_queue_try_get(async_queue *q, void *item) {
+    async_loop *loop = async__queue_loop(q);
+    if (q->count <= q->held_items) return q->closed ? ASYNC_ECLOSED : ASYNC_EAGAIN;
+    async__queue_take(q, item);
+    if (loop) async__queue_hand_slot(loop, q);
+    return ASYNC_OK;
+}
+
+static inline int async__put_start(async_task *t, async_frame *f, async_queue *q,
+                                   const void *item) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (q->closed) return ASYNC_ECLOSED;
+    if (q->count + q->held_slots < q->cap && !q->putters) {
+        async__queue_store(q, item);
+        async__queue_hand_item(t->loop, q);
+        return ASYNC_OK;
+    }
+    return async__park(t, &q->putters);
+}
+
+static inline int async__put_resume(async_task *t, async_frame *f,
+                                    async_queue *q, const void *item) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t)) {
+        q->held_slots--;
+        if (r != ASYNC_OK || q->closed) { /* pass the slot on */
+            async__queue_hand_slot(t->loop, q);
+            return r != ASYNC_OK ? r : ASYNC_ECLOSED;
+        }
+        async__queue_store(q, item);
+        async__queue_hand_item(t->loop, q);
+        return ASYNC_OK;
+    }
+    if (r != ASYNC_OK) return r;
+    if (q->closed) return ASYNC_ECLOSED;
+    return async__park(t, &q->putters);
+}
+
+static inline int async__get_start(async_task *t, async_frame *f, async_queue *q,
+                                   void *item) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (q->count > q->held_items && !q->getters) {
+        async__queue_take(q, item);
+        async__queue_hand_slot(t->loop, q);
+        return ASYNC_OK;
+    }
+    if (q->closed && q->count <= q->held_items) return ASYNC_ECLOSED;
+    return async__park(t, &q->getters);
+}
+
+static inline int async__get_resume(async_task *t, async_frame *f,
+                                    async_queue *q, void *item) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t)) {
+        q->held_items--;
+        if (r != ASYNC_OK) { /* pass the item on */
+            async__queue_hand_item(t->loop, q);
+            return r;
+        }
+        async__queue_take(q, item);
+        async__queue_hand_slot(t->loop, q);
+        return ASYNC_OK;
+    }
+    if (r != ASYNC_OK) return r;
+    if (q->count > q->held_items) { /* woken by close: drain */
+        async__queue_take(q, item);
+        async__queue_hand_slot(t->loop, q);
+        return ASYNC_OK;
+    }
+    if (q->closed) return ASYNC_ECLOSED;
+    return async__park(t, &q->getters);
+}
+
+static inline void async_queue_task_done(async_queue *q) {
+    async_loop *loop;
+    ASYNC_ASSERT(q->unfinished > 0,
+                 "async_queue_task_done: called more times than items were put");
+    if (--q->unfinished) return;
+    loop = async__list_loop(q->joiners);
+    if (loop) async__wake_all(loop, &q->joiners, 1);
+}
+
+static inline int async__join_start(async_task *t, async_frame *f, async_queue *q) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
+}
+
+static inline int async__join_resume(async_task *t, async_frame *f,
+                                     async_queue *q) {
+    int r = async__intr_status(t, f);
+    async__take_grant(t);
+    if (r != ASYNC_OK) return r;
+    return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
+}
+
+static inline void async_queue_close(async_queue *q) {
+    async_loop *loop = async__queue_loop(q);
+    q->closed = 1;
+    if (!loop) return;
+    async__wake_all(loop, &q->getters, 0);
+    async__wake_all(loop, &q->putters, 0);
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+static inline void async_event_init(async_event *e) {
+    e->set = 0;
+    e->waiters = NULL;
+}
+static inline void async_event_set(async_event *e) {
+    async_loop *loop = async__list_loop(e->waiters);
+    e->set = 1;
+    if (loop) async__wake_all(loop, &e->waiters, 1);
+}
+static inline void async_event_clear(async_event *e) { e->set = 0; }
+static inline int async_event_is_set(const async_event *e) { return e->set; }
+
+static inline int async__event_start(async_task *t, async_frame *f,
+                                     async_event *e) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    return e->set ? ASYNC_OK : async__park(t, &e->waiters);
+}
+
+static inline int async__event_resume(async_task *t, async_frame *f,
+                                      async_event *e) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t) && r == ASYNC_OK) return ASYNC_OK;
+    if (r != ASYNC_OK) return r;
+    return e->set ? ASYNC_OK : async__park(t, &e->waiters);
+}
+
+/* ---- semaphores and locks ------------------------------------------------------ */
+
+static inline int async_semaphore_init(async_semaphore *s, long value) {
+    if (!s || value < 0) return ASYNC_EINVAL;
+    s->value = value;
+    s->waiters = NULL;
+    return ASYNC_OK;
+}
+
+static inline int async_semaphore_try_acquire(async_semaphore *s) {
+    if (s->value > 0 && !s->waiters) {
+        s->value--;
+        return ASYNC_OK;
+    }
+    return ASYNC_EAGAIN;
+}
+
+/* Hand the permit to the longest waiter, or keep it. */
+static inline void async_semaphore_release(async_semaphore *s) {
+    async_loop *loop = async__list_loop(s->waiters);
+    if (!loop || !async__wake_one(loop, &s->waiters, 1)) s->value++;
+}
+
+static inline int async__sem_start(async_task *t, async_frame *f,
+                                   async_semaphore *s) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (async_semaphore_try_acquire(s) == ASYNC_OK) return ASYNC_OK;
+    return async__park(t, &s->waiters);
+}
+
+static inline int async__sem_resume(async_task *t, async_frame *f,
+                                    async_semaphore *s) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t)) {
+        if (r == ASYNC__UNWIND) { /* cancelled holding it: pass it on */
+            async_semaphore_release(s);
+            return r;
+        }
+        return ASYNC_OK; /* got it; a timeout shows at the next wait */
+    }
+    if (r != ASYNC_OK) return r;
+    return async__park(t, &s->waiters);
+}
+
+static inline void async_lock_init(async_lock *l) {
+    async_semaphore_init(&l->sem, 1);
+    l->owner = NULL;
+}
+static inline int async_lock_locked(const async_lock *l) { return l->sem.value == 0; }
+
+static inline void async__lock_release(async_task *t, async_lock *l) {
+    ASYNC_ASSERT(l->owner == t,
+                 "ASYNC_LOCK_RELEASE: the lock is not held by this task");
+    l->owner = NULL;
+    async_semaphore_release(&l->sem); /* straight to the next waiter */
+}
+
+/* ---- task groups ------------------------------------------------------------- */
+
+static inline int async_group_init(async_group *g, async_waiter *waiters,
+                                   size_t capacity) {
+    if (!g || (!waiters && capacity)) return ASYNC_EINVAL;
+    g->w = waiters;
+    g->cap = capacity;
+    g->n = g->pending = 0;
+    g->error = 0;
+    g->failed = NULL;
+    g->waiter = NULL;
+    return ASYNC_OK;
+}
+
+static inline void async__group_cancel_all(async_group *g) {
+    size_t i;
+    for (i = 0; i < g->n; i++)
+        if (!async_task_done(g->w[i].task)) async_cancel(g->w[i].task);
+}
+
+static inline void async__group_notify(async_waiter *w, async_loop *loop) {
+    async_group *g = (async_group *)w->ctx;
+    g->pending--;
+    if (!g->failed && !(w->task->node.flags & ASYNC__T_CANCEL) &&
+        async__frame_of(w->task->state)->result < 0) {
+        g->failed = w->task;
+        g->error = async__frame_of(w->task->state)->result;
+        async__group_cancel_all(g);
+    }
+    if (!g->pending) async__wake_all(loop, &g->waiter, 1);
+}
+
+static inline int async_group_spawn(async_group *g, async_loop *loop,
+                                    async_task *task, async_fn fn, void *state) {
+    async_waiter *w;
+    int rc;
+    if (!g) return ASYNC_EINVAL;
+    if (g->n == g->cap) return ASYNC_ENOSPC;
+    rc = async_spawn(loop, task, fn, state);
+    if (rc != ASYNC_OK) return rc;
+    w = &g->w[g->n++];
+    w->node.kind = ASYNC__K_WAITER;
+    w->notify = async__group_notify;
+    w->ctx = g;
+    w->task = task;
+    async__list_push(&task->waiters, &w->node);
+    g->pending++;
+    if (g->failed) async_cancel(task); /* joined a group that already failed */
+    return ASYNC_OK;
+}
+
+static inline int async__group_start(async_task *t, async_frame *f,
+                                     async_group *g) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    return g->pending ? async__park(t, &g->waiter) : ASYNC_OK;
+}
+
+static inline int async_group_wait_fn(async_task *task, void *state) {
+    async_group *g = (async_group *)state;
+    ASYNC_BEGIN(task, g);
+    ASYNC__WAIT(ASYNC__ID, async__group_start(async__t, async__f, g),
+                async__group_start(async__t, async__f, g));
+    ASYNC_FINALLY;
+    if (g->pending) async__group_cancel_all(g); /* cancelled or timed out */
+    if (g->failed) g->frame.status = ASYNC_ECANCELED;
     ASYNC_END;
 }
 

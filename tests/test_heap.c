@@ -7,7 +7,7 @@ enum { CAP = 2048 };
 
 typedef struct {
     async_loop loop;
-    async_task node[CAP];
+    async__node node[CAP];
     int in_heap[CAP];
     int present[CAP]; /* reference: indices of the nodes in the heap */
     int npresent;
@@ -17,7 +17,7 @@ static heap_fixture hf;
 
 /* Walk the tree: node k must exist for k <= nheap only (shape), never be
  * before its parent (order), and link back to its parent (links). */
-static size_t check_node(const async_task *n, const async_task *parent, size_t k) {
+static size_t check_node(const async__node *n, const async__node *parent, size_t k) {
     size_t count = 1;
     cr_assert_leq(k, hf.loop.nheap, "node number %zu beyond %zu: not complete", k, hf.loop.nheap);
     cr_assert_eq(n->link.h.parent, parent, "broken parent link at node %zu", k);
@@ -58,7 +58,6 @@ static void run_random(uint32_t seed, int ops, uint64_t deadline_range, uint32_t
             int i = (int)(xorshift32(&seed) % CAP);
             while (hf.in_heap[i]) i = (i + 1) % CAP;
             hf.node[i].deadline = xorshift32(&seed) % deadline_range;
-            hf.node[i].seq = hf.loop.seq++;
             async__heap_insert(&hf.loop, &hf.node[i]);
             hf.in_heap[i] = 1;
             hf.present[hf.npresent++] = i;
@@ -105,13 +104,12 @@ Test(heap, ascending_and_descending_inserts) {
     async_loop_init(&hf.loop, ASYNC_VIRTUAL);
     for (i = 0; i < 1000; i++) {
         hf.node[i].deadline = (uint64_t)(i < 500 ? i : 1500 - i);
-        hf.node[i].seq = hf.loop.seq++;
         async__heap_insert(&hf.loop, &hf.node[i]);
         hf.present[hf.npresent++] = i;
     }
     check_heap();
     for (i = 0; i < 1000; i++) {
-        const async_task *root = hf.loop.heap;
+        const async__node *root = hf.loop.heap;
         /* deadlines were 0..499 and 1000 down to 501 */
         cr_assert_eq(root->deadline, (uint64_t)(i < 500 ? i : i + 1),
                      "pop %d gave deadline %llu", i, (unsigned long long)root->deadline);
