@@ -114,3 +114,143 @@ Test(realtime, sleeps_never_end_early_and_overlap, .timeout = 20) {
     cr_assert_geq(wall, 0.100);
     cr_assert_lt(wall, 0.200, "ten overlapping sleeps of up to 100 ms took %.3f s", wall);
 }
+
+/* ---- the walkthrough's examples, in virtual time ------------------------------ */
+
+Test(examples, rand_rolls_until_each_threshold_is_beaten) {
+    char *out = strdup(run_example("rand", "--virtual"));
+    const char *last = strstr(out, "r1: ");
+    long r1, r2, r3;
+    cr_assert_not_null(last, "output: %s", out);
+    cr_assert_eq(sscanf(last, "r1: %ld, r2: %ld, r3: %ld", &r1, &r2, &r3), 3);
+    cr_assert_eq(r1, 10, "makerandom(0) needs more than 9");
+    cr_assert(r2 >= 9 && r2 <= 10);
+    cr_assert(r3 >= 8 && r3 <= 10);
+    cr_assert_not_null(strstr(out, "\033[36mInitiated makerandom(0)."));
+    cr_assert_not_null(strstr(out, "\033[91mInitiated makerandom(1)."));
+    cr_assert_not_null(strstr(out, "\033[35mInitiated makerandom(2)."));
+    cr_assert_str_neq(out, run_example("rand", "--virtual --seed 7"), "--seed changes the rolls");
+    free(out);
+}
+
+/* chained: each chain takes the sum of its two sleeps; the program, the
+ * longest chain. */
+Test(examples, chained_chains_overlap_and_time_adds_up) {
+    char *out = run_example("chained", "--virtual 4 5 6 7");
+    int secs1[8] = {0}, secs2[8] = {0}, n, s, chains = 0;
+    double took, finished = -1, longest = 0;
+    char *line;
+    for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (sscanf(line, "part1(%d) sleeping for %d seconds.", &n, &s) == 2) secs1[n] = s;
+        else if (sscanf(line, "part2(%d, '%*[^']') sleeping for %d seconds.", &n, &s) == 2) secs2[n] = s;
+        else if (strncmp(line, "-->Chained result", 17) == 0) {
+            cr_assert_eq(sscanf(line, "-->Chained result%d", &n), 1);
+            took = strtod(strstr(line, "took ") + 5, NULL);
+            cr_assert_eq((int)(took + 0.5), secs1[n] + secs2[n], "chain %d: %s", n, line);
+            cr_assert_not_null(strstr(line, "derived from result"), "%s", line);
+            if (took > longest) longest = took;
+            chains++;
+        } else if (sscanf(line, "Program finished in %lf seconds.", &finished) == 1) {
+        }
+    }
+    cr_assert_eq(chains, 4);
+    cr_assert_float_eq(finished, longest, 1e-9, "the program takes as long as its longest chain");
+}
+
+/* queue: every item added is got exactly once, nothing waits forever. */
+Test(examples, queue_consumes_everything_produced) {
+    char *out = run_example("queue", "--virtual -p 5 -c 10");
+    static char added[256][16], got[256][16];
+    int na = 0, ng = 0, i, j, p, c;
+    char item[16];
+    double lat;
+    char *line;
+    for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (sscanf(line, "Producer %d added <%10[0-9a-f]> to queue.", &p, item) == 2)
+            strcpy(added[na++], item);
+        else if (sscanf(line, "Consumer %d got element <%10[0-9a-f]> in %lf seconds.", &c, item, &lat) == 3) {
+            cr_assert_geq(lat, 0.0);
+            strcpy(got[ng++], item);
+        }
+    }
+    cr_assert_gt(na, 0, "nothing produced");
+    cr_assert_eq(na, ng, "%d added, %d got", na, ng);
+    for (i = 0; i < na; i++) {
+        int found = 0;
+        for (j = 0; j < ng; j++) found += strcmp(added[i], got[j]) == 0;
+        cr_assert_eq(found, 1, "item %s consumed %d times", added[i], found);
+    }
+}
+
+Test(examples, mygen_prints_both_lists) {
+    cr_assert_str_eq(run_example("mygen", "--virtual"),
+                     "[1, 2, 4, 8, 16, 32, 64, 128, 256, 512]\n[1, 2, 16, 32, 256, 512]\n");
+}
+
+Test(examples, as_completed_in_completion_order_gather_in_argument_order) {
+    cr_assert_str_eq(run_example("as_completed", "--virtual"),
+                     "Start: 0.00 s\n"
+                     "res: [1, 2, 3] completed at 3.00 s\n"
+                     "res: [0, 5, 10] completed at 10.00 s\n"
+                     "End: 10.00 s\n"
+                     "Both tasks done: True\n"
+                     "gather: [[1, 2, 3], [0, 5, 10]]\n");
+}
+
+Test(examples, chess_twelve_hours_against_about_one) {
+    const char *out = run_example("chess", "");
+    const char *a = strstr(out, "Asynchronous exhibition: ");
+    long secs;
+    cr_assert_not_null(strstr(out, "Synchronous exhibition: 43200 s = 12:00:00\n"), "%s", out);
+    cr_assert_not_null(a, "%s", out);
+    secs = strtol(a + 25, NULL, 10);
+    cr_assert(secs >= 3600 && secs <= 3660, "asynchronous total %ld s", secs);
+    out = run_example("chess", "-b 2 -m 3 -M 1 -o 10");
+    cr_assert_not_null(strstr(out, "Synchronous exhibition: 66 s"), "%s", out);
+}
+
+Test(examples, generators_read_lazily_and_stop_an_infinite_sequence) {
+    char path[] = "/tmp/async-lines-XXXXXX";
+    char args[64];
+    const char *out;
+    int fd = mkstemp(path), i;
+    FILE *f = fdopen(fd, "w");
+    cr_assert_not_null(f);
+    for (i = 0; i < 100000; i++) fprintf(f, "line number %d\n", i);
+    fclose(f);
+    snprintf(args, sizeof args, "%s --limit 4", path);
+    out = run_example("generators", args);
+    remove(path);
+    cr_assert_not_null(strstr(out, "line 1: line number 0\n"), "%s", out);
+    cr_assert_not_null(strstr(out, ": 100000 lines, the longest 18 bytes"), "%s", out);
+    cr_assert_not_null(strstr(out, "integers: 0 1 2 3\n"), "%s", out);
+}
+
+Test(examples, timeouts_cut_off_the_slow_downloads) {
+    cr_assert_str_eq(run_example("timeouts", "--virtual"),
+                     "0.00  fast: connecting\n"
+                     "0.00  slow: connecting\n"
+                     "0.00  slower: connecting\n"
+                     "1.00  fast: received\n"
+                     "1.00  fast: connection closed\n"
+                     "1.00  fast: done, 100 kB\n"
+                     "2.50  slow: connection closed\n"
+                     "2.50  slow: timed out\n"
+                     "2.50  slower: connection closed\n"
+                     "2.50  slower: timed out\n"
+                     "1.00  queue get: timed out\n"
+                     "queue still empty: yes, waiters left: none\n");
+}
+
+Test(examples, cancel_runs_the_cleanup_once) {
+    cr_assert_str_eq(run_example("cancel", "--virtual"),
+                     "0.00  worker: got the resource\n"
+                     "0.50  worker: job 1 done\n"
+                     "1.00  worker: job 2 done\n"
+                     "1.50  worker: job 3 done\n"
+                     "1.60  main: cancelling the worker\n"
+                     "1.60  worker: cancelled after 3 jobs\n"
+                     "1.60  worker: resource released\n"
+                     "1.60  other: got the resource\n"
+                     "1.60  main: worker cancelled (status: cancelled)\n");
+}

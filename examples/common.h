@@ -1,0 +1,37 @@
+/* common.h - small helpers shared by the examples (not part of async.h):
+ * reading command-line options, and a deterministic random generator, so
+ * that an example prints the same numbers on every platform for a seed. */
+#ifndef EXAMPLES_COMMON_H
+#define EXAMPLES_COMMON_H
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nonzero if `name` (e.g. "--virtual") is among the arguments. */
+static inline int ex_flag(int argc, char **argv, const char *name) {
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], name) == 0) return 1;
+    return 0;
+}
+
+/* The number after `name` (e.g. "-p 5"), or `fallback`. */
+static inline long ex_option(int argc, char **argv, const char *name, long fallback) {
+    int i;
+    for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return strtol(argv[i + 1], NULL, 10);
+    return fallback;
+}
+
+/* xorshift32: random.randint(lo, hi) with a seed of our own. */
+static uint32_t ex_state = 444;
+static inline void ex_seed(long seed) { ex_state = seed ? (uint32_t)seed : 444u; }
+static inline int ex_randint(int lo, int hi) {
+    uint32_t x = ex_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    ex_state = x;
+    return lo + (int)(x % (uint32_t)(hi - lo + 1));
+}
+#endif
