@@ -118,9 +118,13 @@
 #include <string.h>
 
 #ifndef ASYNC_NO_OS
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#define ASYNC__ERRNO(name, linux_value) (-(name))
+#else
+#define ASYNC__ERRNO(name, linux_value) (-(linux_value))
 #endif
 
 #ifdef __cplusplus
@@ -230,18 +234,21 @@ struct async_waiter {
     async_task *task;         /* the task it watches */
 };
 
-/* Error and status codes: 0 is success, failures are negative. */
+/* Error and status codes: 0 is success, failures are negative.  Where an
+ * errno name fits, the code is minus that errno value, so a failed system
+ * call can be reported as -errno without losing anything; the codes that are
+ * async.h's own lie below -4096, beyond any errno. */
 enum {
     ASYNC_OK = 0,
-    ASYNC_EINVAL = -1,     /* bad argument */
-    ASYNC_EDEADLK = -2,    /* tasks remain but nothing can ever wake them */
-    ASYNC_ECANCELED = -3,  /* the awaited task was cancelled */
-    ASYNC_ENOCLOCK = -4,   /* real-time loop without a clock (ASYNC_NO_OS) */
-    ASYNC_ETIMEDOUT = -5,  /* a timeout expired during the wait */
-    ASYNC_ECLOSED = -6,    /* the queue is closed (and, for gets, drained) */
-    ASYNC_EAGAIN = -7,     /* a non-waiting call would have had to wait */
-    ASYNC_EXHAUSTED = -8,  /* a generator has no more values */
-    ASYNC_ENOSPC = -9      /* no room left (task group full) */
+    ASYNC_EINVAL = ASYNC__ERRNO(EINVAL, 22),       /* bad argument */
+    ASYNC_EDEADLK = ASYNC__ERRNO(EDEADLK, 35),     /* tasks remain that nothing can wake */
+    ASYNC_ECANCELED = ASYNC__ERRNO(ECANCELED, 125), /* the awaited task was cancelled */
+    ASYNC_ETIMEDOUT = ASYNC__ERRNO(ETIMEDOUT, 110), /* a timeout expired during the wait */
+    ASYNC_EAGAIN = ASYNC__ERRNO(EAGAIN, 11),       /* a non-waiting call would have to wait */
+    ASYNC_ENOSPC = ASYNC__ERRNO(ENOSPC, 28),       /* no room left (task group full) */
+    ASYNC_ECLOSED = -4097,   /* the queue is closed (and, for gets, drained) */
+    ASYNC_EXHAUSTED = -4098, /* a generator has no more values */
+    ASYNC_ENOCLOCK = -4099   /* real-time loop without a clock (ASYNC_NO_OS) */
 };
 
 /* Task states as reported by async_task_state (asyncio's Task states). */
@@ -1312,8 +1319,12 @@ static inline const char *async_strerror(int code) {
     case ASYNC_EAGAIN: return "would have to wait";
     case ASYNC_EXHAUSTED: return "generator exhausted";
     case ASYNC_ENOSPC: return "no room left";
-    default: return "unknown error";
+    default: break;
     }
+#ifndef ASYNC_NO_OS
+    if (code < 0 && code > -4096) return strerror(-code);
+#endif
+    return "unknown error";
 }
 
 /* Take a suspended task out of whatever holds it and make it ready, so it

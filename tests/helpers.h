@@ -47,6 +47,28 @@ static inline int sleeper_fn(async_task *task, void *arg) {
     ASYNC_END;
 }
 
+/* A task that sleeps, then cancels `victim` (ret: what async_cancel said). */
+typedef struct {
+    async_frame frame;
+    async_task *victim;
+    int64_t after_ns;
+    int ret;
+} canceller;
+
+static inline int canceller_fn(async_task *task, void *arg) {
+    canceller *s = (canceller *)arg;
+    ASYNC_BEGIN(task, s);
+    ASYNC_SLEEP_NS(s->after_ns);
+    s->ret = async_cancel(s->victim);
+    ASYNC_END;
+}
+
+/* A virtual-time loop and an empty log, for a test to start from. */
+static inline void virtual_start(async_loop *loop, test_log *log) {
+    memset(log, 0, sizeof *log);
+    cr_assert_eq(async_loop_init(loop, ASYNC_VIRTUAL), ASYNC_OK);
+}
+
 /* Deterministic pseudo-random numbers for randomized tests. */
 static inline uint32_t xorshift32(uint32_t *s) {
     uint32_t x = *s;

@@ -6,10 +6,7 @@
 static async_loop loop;
 static test_log lg;
 
-static void vinit(void) {
-    memset(&lg, 0, sizeof lg);
-    cr_assert_eq(async_loop_init(&loop, ASYNC_VIRTUAL), ASYNC_OK);
-}
+static void vinit(void) { virtual_start(&loop, &lg); }
 
 /* ---- countasync: One One One Two Two Two in 1 s ------------------------- */
 
@@ -653,20 +650,6 @@ Test(finish, return_and_break_run_finally_once) {
 }
 
 /* ---- cancellation -------------------------------------------------------------- */
-
-typedef struct {
-    async_frame frame;
-    async_task *victim;
-    int64_t after_ns;
-    int ret;
-} canceller;
-static int canceller_fn(async_task *task, void *arg) {
-    canceller *s = (canceller *)arg;
-    ASYNC_BEGIN(task, s);
-    ASYNC_SLEEP_NS(s->after_ns);
-    s->ret = async_cancel(s->victim);
-    ASYNC_END;
-}
 
 Test(cancel, sleeping_task_unwinds_through_finally) {
     static async_task t[3];

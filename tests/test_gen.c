@@ -4,10 +4,7 @@
 static async_loop loop;
 static test_log lg;
 
-static void vinit(void) {
-    memset(&lg, 0, sizeof lg);
-    cr_assert_eq(async_loop_init(&loop, ASYNC_VIRTUAL), ASYNC_OK);
-}
+static void vinit(void) { virtual_start(&loop, &lg); }
 
 /* mygen.py: yields 2**i for i < u, sleeping 0.1 s before each. */
 typedef struct {

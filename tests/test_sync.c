@@ -4,10 +4,7 @@
 static async_loop loop;
 static test_log lg;
 
-static void vinit(void) {
-    memset(&lg, 0, sizeof lg);
-    cr_assert_eq(async_loop_init(&loop, ASYNC_VIRTUAL), ASYNC_OK);
-}
+static void vinit(void) { virtual_start(&loop, &lg); }
 
 /* ---- queue ------------------------------------------------------------------- */
 
@@ -431,19 +428,6 @@ Test(lock, is_fair_and_exclusive) {
         cr_assert_eq(lg.when[i], (uint64_t)i * 2 * MS);
     }
     cr_assert_not(async_lock_locked(&lock));
-}
-
-typedef struct {
-    async_frame frame;
-    async_task *victim;
-    int64_t after_ns;
-} canceller;
-static int canceller_fn(async_task *task, void *arg) {
-    canceller *s = (canceller *)arg;
-    ASYNC_BEGIN(task, s);
-    ASYNC_SLEEP_NS(s->after_ns);
-    async_cancel(s->victim);
-    ASYNC_END;
 }
 
 /* Holder 0 releases at 5 ms and the lock is granted to waiter 1; the

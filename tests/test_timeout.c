@@ -4,10 +4,7 @@
 static async_loop loop;
 static test_log lg;
 
-static void vinit(void) {
-    memset(&lg, 0, sizeof lg);
-    cr_assert_eq(async_loop_init(&loop, ASYNC_VIRTUAL), ASYNC_OK);
-}
+static void vinit(void) { virtual_start(&loop, &lg); }
 
 /* A child that sleeps `ns` (logging), with a finally that logs too. */
 typedef struct {
@@ -315,19 +312,6 @@ static int shielder_fn(async_task *task, void *arg) {
     ASYNC_BEGIN(task, s);
     ASYNC_AWAIT_SHIELDED(napper_fn, &s->n);
     s->after = 1; /* not reached: the cancellation takes effect here */
-    ASYNC_END;
-}
-
-typedef struct {
-    async_frame frame;
-    async_task *victim;
-    int64_t after_ns;
-} canceller;
-static int canceller_fn(async_task *task, void *arg) {
-    canceller *s = (canceller *)arg;
-    ASYNC_BEGIN(task, s);
-    ASYNC_SLEEP_NS(s->after_ns);
-    async_cancel(s->victim);
     ASYNC_END;
 }
 
