@@ -59,14 +59,18 @@ $(BUILD)/tests/suite: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-
 	$(CC) $(STD) $(WARN) $(CFLAGS) -I. $(TEST_SRC) -o $@ -lcriterion
 $(BUILD)/tests/suite-labels: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
 	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $@ -lcriterion
+# ...and the poll() I/O backend instead of epoll.
+$(BUILD)/tests/suite-poll: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
+	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_POLL=1 -I. $(TEST_SRC) -o $@ -lcriterion
 
 # Every public macro in every language mode, with both backends and compilers.
 compile-matrix: | $(BUILD)/tests
 	@sh tests/compile_matrix.sh $(BUILD)/tests
 
-test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels compile-matrix
+test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll compile-matrix
 	$(BUILD)/tests/suite --jobs 2
 	ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-labels --jobs 2
+	$(BUILD)/tests/suite-poll --jobs 2
 
 deps-check: deps-test
 	$(call need,/usr/bin/valgrind,valgrind)
@@ -78,12 +82,15 @@ check: test deps-check
 	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san-labels -lcriterion
 	ASYNC_EXAMPLES=$(BUILD)/san $(BUILD)/tests/suite-san --jobs 2
 	ASYNC_EXAMPLES=$(BUILD)/san ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-san-labels --jobs 2
+	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. $(TEST_SRC) -o $(BUILD)/tests/suite-tsan -lcriterion
+	$(BUILD)/tests/suite-tsan --jobs 2 --filter 'threads/*'
+	$(BUILD)/tests/suite-tsan --jobs 2 --filter 'io/*'
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	ASYNC_VALGRIND=1 $(VALGRIND) $(BUILD)/tests/suite --jobs 1
 	ASYNC_VALGRIND=1 ASYNC_TEST_LABELS=1 $(VALGRIND) $(BUILD)/tests/suite-labels --jobs 1
 	@if find $(BUILD)/valgrind -name '*.log' -size +0 | grep -q .; then \
 	  cat $(BUILD)/valgrind/*.log; echo "check: valgrind found errors (logs in $(BUILD)/valgrind)"; exit 1; fi
-	@echo "check: tests clean under ASan+UBSan and valgrind"
+	@echo "check: tests clean under ASan+UBSan, ThreadSanitizer (threads) and valgrind"
 
 clean-san:
 	@rm -rf $(BUILD)/san

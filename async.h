@@ -127,6 +127,32 @@
 #define ASYNC__ERRNO(name, linux_value) (-(linux_value))
 #endif
 
+#if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
+#define ASYNC__IO 1
+#if defined(__linux__) && !defined(ASYNC_POLL)
+#define ASYNC__EPOLL 1
+#endif
+#endif
+
+#ifdef ASYNC__IO
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#ifdef ASYNC__EPOLL
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#endif
+#ifndef ASYNC_POLL_MAX
+#define ASYNC_POLL_MAX 1024 /* poll backend: fds watched at once */
+#endif
+#define ASYNC_POOL_MAX 64   /* worker threads in one pool */
+#define ASYNC__SPIN_NS 50000 /* ASYNC_PRECISE: spin this long before a deadline */
+#endif
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -138,6 +164,8 @@ extern "C" {
 typedef struct async_task async_task;
 typedef struct async_loop async_loop;
 typedef struct async_timeout async_timeout;
+typedef struct async_io async_io;
+typedef struct async_call async_call;
 
 /* A coroutine: called by the loop (or by a parent's ASYNC_AWAIT) with the
  * task it runs in and its state.  ASYNC_BEGIN / ASYNC_END produce its return
@@ -209,7 +237,17 @@ struct async_loop {
     async_idle_fn idle;
     void *ctx;
     uint32_t seq;
-    unsigned flags;           /* ASYNC_VIRTUAL, ASYNC__L_RUNNING */
+    unsigned flags;           /* ASYNC_VIRTUAL, ASYNC_PRECISE, ASYNC__L_RUNNING */
+#ifdef ASYNC__IO
+    int iofd, timerfd;        /* epoll and its timerfd, -1 until prepared */
+    int wakefd, wakefd_w;     /* eventfd (or pipe) other threads write to */
+    uint64_t armed;           /* the deadline the timerfd is set for */
+    size_t nio;               /* tasks waiting on fds or worker jobs */
+    long keepalive;           /* async_loop_keepalive */
+    async_io *ios;            /* poll backend: open handles */
+    size_t nios;
+    async_call *inbox;        /* calls from other threads (lock-free stack) */
+#endif
 };
 
 /* A timeout (asyncio.timeout / wait_for): storage is yours, usually a member
@@ -256,6 +294,7 @@ enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
 
 /* async_loop_init flags */
 #define ASYNC_VIRTUAL 1u /* time jumps to the next deadline instead of passing */
+#define ASYNC_PRECISE 2u /* real time: spin the last 50 us before a deadline */
 
 /* ==========================================================================
  * Loop and task API
@@ -745,6 +784,189 @@ static inline int64_t async_seconds_to_ns(double seconds);
 static inline int64_t async_ms_to_ns(int64_t ms);
 
 /* ==========================================================================
+ * I/O (POSIX): readiness waits, sockets, worker threads, embedding
+ * ==========================================================================
+ * Compiled unless ASYNC_NO_OS or ASYNC_NO_IO is defined.  On Linux the loop
+ * waits in epoll, with a timerfd in the set for precise wake-ups and an
+ * eventfd for other threads; define ASYNC_POLL to use poll() instead (the
+ * default elsewhere).  The OS resources are made when first needed on the
+ * loop's thread (or by async_loop_prepare); async_loop_close frees them. */
+#ifdef ASYNC__IO
+/* What a readiness wait waits for. */
+#define ASYNC_READ 1u
+#define ASYNC_WRITE 2u
+
+/* A file descriptor watched by a loop: a socket, pipe, tty or eventfd (not
+ * a regular file: offload file I/O with ASYNC_TO_THREAD).  Storage is
+ * yours; any number of tasks may wait on one handle. */
+struct async_io {
+    async_loop *loop;
+    int fd;
+    unsigned ready;           /* ASYNC_READ/ASYNC_WRITE seen and not used up */
+    int open;
+    async__node *readers, *writers;
+    async_io *next, *prev;    /* poll backend: the loop's open handles */
+};
+
+/* async_io_open(loop, io, fd): watch fd (made non-blocking).  Returns
+ * ASYNC_OK or -errno (-EBADF for an invalid fd, -EPERM for a regular file).
+ * async_io_close(io): stop watching and close(fd); tasks waiting on it wake
+ * with -EBADF.  async_io_detach(io): the same without closing fd. */
+static inline int async_io_open(async_loop *loop, async_io *io, int fd);
+static inline int async_io_close(async_io *io);
+static inline int async_io_detach(async_io *io);
+
+/* ASYNC_IO_WAIT(io, ASYNC_READ or ASYNC_WRITE): wait until the fd is
+ * readable / writable (or has an error or hang-up to report).  Returns at
+ * once if it already is.  ASYNC_STATUS(): ASYNC_OK, -EBADF (closed meanwhile)
+ * or ASYNC_ETIMEDOUT. */
+#define ASYNC_IO_WAIT(io, events)                                             \
+    ASYNC__WAIT(ASYNC__ID, async__io_wait_start(async__t, async__f, (io), (events)), \
+                async__io_wait_resume(async__t, async__f, (io), (events)))
+
+/* async_io_read(io, buf, n) / async_io_write(io, buf, n): one non-blocking
+ * read / write: the byte count (0 = end of file), or -errno; -EAGAIN means
+ * "wait with ASYNC_IO_WAIT and try again".  Writes to a socket whose peer
+ * has gone return -EPIPE instead of raising SIGPIPE. */
+static inline intptr_t async_io_read(async_io *io, void *buf, size_t n);
+static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n);
+
+/* ---- sockets -------------------------------------------------------------------
+ * Small awaitable helpers, each a child coroutine over an async_sock_op in
+ * your state.  Their value is ASYNC_RESULT(op): a byte count or 0, or a
+ * negative code (-errno, or ASYNC_ETIMEDOUT).  IPv4 and IPv6 alike. */
+struct sockaddr;
+typedef struct async_sock_op {
+    async_frame frame;
+    async_io *io, *out;
+    unsigned char *buf;
+    size_t len, done;
+    const struct sockaddr *addr;
+    unsigned addrlen;
+    int64_t timeout_ns;
+    async_timeout tmo;
+} async_sock_op;
+
+/* async_tcp_socket(loop, io, family): a non-blocking TCP socket (AF_INET or
+ * AF_INET6) watched by io.  async_tcp_listen(loop, io, addr, addrlen,
+ * backlog): the same, bound (SO_REUSEADDR) and listening. -errno on failure. */
+static inline int async_tcp_socket(async_loop *loop, async_io *io, int family);
+static inline int async_tcp_listen(async_loop *loop, async_io *io,
+                                   const struct sockaddr *addr, unsigned addrlen,
+                                   int backlog);
+
+/* ASYNC_SOCK_CONNECT(op, io, addr, addrlen, seconds): connect io's socket;
+ * seconds <= 0 means no time limit.  Result 0, -ECONNREFUSED, ...,
+ * ASYNC_ETIMEDOUT. */
+#define ASYNC_SOCK_CONNECT(op, io, addr, addrlen, seconds)                    \
+    ASYNC__SOCK(op, async__sock_setup((op), (io), NULL, 0, (addr), (addrlen), \
+                                      async_seconds_to_ns(seconds), NULL),    \
+                async_sock_connect_fn)
+/* ASYNC_SOCK_ACCEPT(op, listener, client): accept one connection and watch
+ * it with the async_io `client`.  Result 0 or -errno. */
+#define ASYNC_SOCK_ACCEPT(op, listener, client)                               \
+    ASYNC__SOCK(op, async__sock_setup((op), (listener), NULL, 0, NULL, 0, 0, (client)), \
+                async_sock_accept_fn)
+/* ASYNC_SOCK_RECV(op, io, buf, len): read what is there, waiting until
+ * something is: the count, 0 at end of stream, or -errno. */
+#define ASYNC_SOCK_RECV(op, io, buf, len)                                     \
+    ASYNC__SOCK(op, async__sock_setup((op), (io), (buf), (len), NULL, 0, 0, NULL), \
+                async_sock_recv_fn)
+/* ASYNC_SOCK_RECV_EXACTLY(op, io, buf, len): read exactly len bytes: len,
+ * fewer if the stream ends first, or -errno. */
+#define ASYNC_SOCK_RECV_EXACTLY(op, io, buf, len)                             \
+    ASYNC__SOCK(op, async__sock_setup((op), (io), (buf), (len), NULL, 0, 0, NULL), \
+                async_sock_recv_exactly_fn)
+/* ASYNC_SOCK_SENDALL(op, io, buf, len): write all len bytes: len or -errno. */
+#define ASYNC_SOCK_SENDALL(op, io, buf, len)                                  \
+    ASYNC__SOCK(op, async__sock_setup((op), (io), (void *)(buf), (len), NULL, 0, 0, NULL), \
+                async_sock_sendall_fn)
+#define ASYNC__SOCK(op, setup, fn)                                            \
+    do {                                                                      \
+        setup;                                                                \
+        ASYNC_AWAIT(fn, (op));                                                \
+    } while (0)
+
+static inline int async_sock_connect_fn(async_task *task, void *state);
+static inline int async_sock_accept_fn(async_task *task, void *state);
+static inline int async_sock_recv_fn(async_task *task, void *state);
+static inline int async_sock_recv_exactly_fn(async_task *task, void *state);
+static inline int async_sock_sendall_fn(async_task *task, void *state);
+
+/* ---- other threads ---------------------------------------------------------------
+ * async_call_soon_threadsafe(loop, call, fn, arg): from any thread, have the
+ * loop run fn(loop, arg) on its own thread at its next pass.  `call` is your
+ * storage until fn runs.  The loop must have been prepared
+ * (async_loop_prepare) before other threads use it; ASYNC_EINVAL otherwise.
+ * async_loop_keepalive(loop, +1 / -1): while positive, a loop with nothing
+ * else to do waits for such calls instead of reporting ASYNC_EDEADLK. */
+struct async_call {
+    async_call *next;
+    void (*fn)(async_loop *loop, void *arg);
+    void *arg;
+    struct async_job *job; /* set for the completion of a worker job */
+};
+static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
+                                             void (*fn)(async_loop *, void *),
+                                             void *arg);
+static inline void async_loop_keepalive(async_loop *loop, int delta);
+
+/* A pool of worker threads for blocking calls (asyncio.to_thread).  Storage
+ * is yours; async_pool_start(pool, nthreads) starts them (1..64),
+ * async_pool_stop(pool) finishes the queued jobs and joins them. */
+typedef struct async_job async_job;
+typedef struct async_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t threads[ASYNC_POOL_MAX];
+    async_job *head, *tail;
+    int nthreads, stop;
+} async_pool;
+struct async_job {
+    intptr_t (*fn)(void *arg);
+    void *arg;
+    intptr_t result;
+    async_loop *loop;
+    async_job *next;
+    async__node *waiter;
+    async_call done_call;
+    int done;
+};
+static inline int async_pool_start(async_pool *pool, int nthreads);
+static inline void async_pool_stop(async_pool *pool);
+
+/* ASYNC_TO_THREAD(pool, job, fn, arg): run intptr_t fn(arg) on a worker and
+ * wait for it; its value is then job->result.  `job` is an async_job in your
+ * state.  The wait cannot be cut short: a cancellation or timeout of the task
+ * takes effect once fn has returned, so the job's storage is never written
+ * after the coroutine has moved on, and no result is lost. */
+#define ASYNC_TO_THREAD(pool, job, fn, arg)                                   \
+    ASYNC__WAIT(ASYNC__ID,                                                    \
+                async__job_start(async__t, async__f, (pool), (job), (fn), (arg)), \
+                async__job_resume(async__t, async__f, (job)))
+
+/* ---- embedding in another event loop --------------------------------------------
+ * async_step(loop): one non-blocking pass (I/O, timers, ready tasks); returns
+ * the number of tasks still pending.  async_next_deadline(loop): when the
+ * loop next needs a step: 0 if a task is ready, the earliest timer's
+ * deadline (async_now's clock), or UINT64_MAX.  async_backend_fd(loop): one
+ * fd the host can poll for readability; call async_step when it is readable
+ * or the next deadline has come.  With epoll it becomes readable when a
+ * watched fd is ready, a timer is due, or another thread calls in; with the
+ * poll backend only for calls from other threads, so the host must also
+ * poll the loop's fds itself or step at least every few milliseconds. */
+static inline int async_step(async_loop *loop);
+static inline uint64_t async_next_deadline(async_loop *loop);
+static inline int async_backend_fd(async_loop *loop);
+#endif /* ASYNC__IO */
+
+/* async_loop_prepare(loop): make the loop's OS resources now (otherwise made
+ * when first needed).  async_loop_close(loop): free them; the loop may be
+ * initialised again.  Both are no-ops without I/O support. */
+static inline int async_loop_prepare(async_loop *loop);
+static inline void async_loop_close(async_loop *loop);
+
+/* ==========================================================================
  * Implementation.  Nothing below is public API.
  * ========================================================================== */
 
@@ -761,6 +983,16 @@ static inline void async__assert_fail(const char *msg, const char *file,
     abort();
 }
 #endif
+#endif
+
+#ifdef ASYNC__IO
+static inline void async__io_init(async_loop *loop);
+static inline int async__io_busy(const async_loop *loop);
+static inline int async__io_poll(async_loop *loop, uint64_t deadline);
+static inline int async__io_idle(async_loop *loop, uint64_t deadline);
+#define ASYNC__IO_BUSY(loop) async__io_busy(loop)
+#else
+#define ASYNC__IO_BUSY(loop) 0
 #endif
 
 #define ASYNC__CAT_(a, b) a##b
@@ -782,7 +1014,6 @@ enum { ASYNC__K_TASK = 1, ASYNC__K_TIMEOUT, ASYNC__K_WAITER };
 enum {
     ASYNC__W_IDLE = 0,
     ASYNC__W_READY,
-    ASYNC__W_RUNNING,
     ASYNC__W_SLEEPING, /* in the timer heap (tasks and armed timeouts) */
     ASYNC__W_WAITING,  /* in a wait list */
     ASYNC__W_DONE,
@@ -1210,7 +1441,6 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->current = NULL;
     loop->now = 0;
     loop->seq = 0;
-    loop->flags = flags & ASYNC_VIRTUAL;
     loop->ctx = NULL;
 #ifdef ASYNC_NO_OS
     loop->clock = NULL;
@@ -1218,6 +1448,10 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
 #else
     loop->clock = async__os_clock;
     loop->idle = async__os_idle;
+#endif
+    loop->flags = flags & (ASYNC_VIRTUAL | ASYNC_PRECISE);
+#ifdef ASYNC__IO
+    async__io_init(loop);
 #endif
     return ASYNC_OK;
 }
@@ -1521,8 +1755,7 @@ static inline void async__run_ready(async_loop *loop) {
         t = loop->head;
         loop->head = async__task_of(t->node.link.l.next);
         if (!loop->head) loop->tail = NULL;
-        t->node.where = ASYNC__W_RUNNING;
-        loop->current = t;
+        loop->current = t; /* its place stays READY: nothing to undo */
         r = t->fn(t, t->state);
         if (r) {
             if (r == 1)
@@ -1545,17 +1778,29 @@ static inline int async__run(async_loop *loop, async_task *until) {
     for (;;) {
         if (until ? until->node.magic != ASYNC__LIVE : loop->ntasks == 0) break;
         if (!loop->head) {
-            if (!loop->heap) {
+            uint64_t deadline = loop->heap ? loop->heap->deadline : UINT64_MAX;
+            if (!loop->heap && !ASYNC__IO_BUSY(loop)) {
                 rc = ASYNC_EDEADLK;
                 break;
             }
             if (loop->flags & ASYNC_VIRTUAL) {
-                if (loop->heap->deadline > loop->now)
-                    loop->now = loop->heap->deadline;
-            } else if (loop->heap->deadline > async_now(loop)) {
-                loop->idle(loop->ctx, loop->heap->deadline);
+#ifdef ASYNC__IO
+                /* I/O takes real time: look, and block only if no timer */
+                if (ASYNC__IO_BUSY(loop)) async__io_poll(loop, loop->heap ? 0 : UINT64_MAX);
+#endif
+                if (!loop->head && loop->heap && deadline > loop->now) loop->now = deadline;
+            } else if (deadline > async_now(loop)) {
+#ifdef ASYNC__IO
+                if (loop->idle != async__os_idle || async__io_idle(loop, deadline) < 0)
+#endif
+                    loop->idle(loop->ctx, deadline);
             }
         }
+#ifdef ASYNC__IO
+        else if (loop->nio) {
+            async__io_poll(loop, 0); /* a busy loop still sees I/O every pass */
+        }
+#endif
         if (loop->heap) async__fire_timers(loop);
         async__run_ready(loop);
     }
@@ -1580,6 +1825,7 @@ static inline int async_main(async_fn fn, void *state, unsigned flags) {
     task.node.magic = 0; /* fresh storage: not a pending task */
     if (rc == ASYNC_OK) rc = async_spawn(&loop, &task, fn, state);
     if (rc == ASYNC_OK) rc = async_run(&loop);
+    async_loop_close(&loop);
     return rc;
 }
 
@@ -2042,6 +2288,576 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
     if (g->failed) g->frame.status = ASYNC_ECANCELED;
     ASYNC_END;
 }
+
+/* ==========================================================================
+ * I/O implementation
+ * ========================================================================== */
+#ifdef ASYNC__IO
+
+/* In epoll, the loop's own fds carry the address of their field in the
+ * loop; an async_io carries its own address. */
+
+static inline int async__set_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return ASYNC_OK;
+}
+
+static inline int async_loop_prepare(async_loop *loop) {
+#ifdef ASYNC__EPOLL
+    struct epoll_event ev;
+#else
+    int p[2];
+#endif
+    if (!loop) return ASYNC_EINVAL;
+    if (loop->wakefd >= 0) return ASYNC_OK;
+#ifdef ASYNC__EPOLL
+    loop->iofd = epoll_create1(EPOLL_CLOEXEC);
+    loop->timerfd = timerfd_create(ASYNC__MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    loop->wakefd_w = loop->wakefd;
+    if (loop->iofd < 0 || loop->timerfd < 0 || loop->wakefd < 0) goto fail;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &loop->timerfd;
+    if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, loop->timerfd, &ev) < 0) goto fail;
+    ev.data.ptr = &loop->wakefd;
+    if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) goto fail;
+#else
+    if (pipe(p) < 0) goto fail;
+    loop->wakefd = p[0];
+    loop->wakefd_w = p[1];
+    if (async__set_nonblock(p[0]) || async__set_nonblock(p[1])) goto fail;
+#endif
+    return ASYNC_OK;
+fail : {
+    int e = errno ? -errno : ASYNC_EINVAL;
+    async_loop_close(loop);
+    return e;
+}
+}
+
+static inline void async_loop_close(async_loop *loop) {
+    if (!loop) return;
+    if (loop->iofd >= 0) close(loop->iofd);
+    if (loop->timerfd >= 0) close(loop->timerfd);
+    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) close(loop->wakefd_w);
+    if (loop->wakefd >= 0) close(loop->wakefd);
+    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
+    loop->armed = 0;
+}
+
+static inline void async__io_init(async_loop *loop) {
+    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
+    loop->armed = 0;
+    loop->nio = 0;
+    loop->keepalive = 0;
+    loop->ios = NULL;
+    loop->nios = 0;
+    loop->inbox = NULL;
+}
+
+/* Is there something outside the ready queue and the heap that can still
+ * wake a task? */
+static inline int async__io_busy(const async_loop *loop) {
+    return loop->nio > 0 || loop->keepalive > 0 ||
+           __atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) != NULL;
+}
+
+static inline void async__wake_loop(async_loop *loop) {
+    uint64_t one = 1;
+    ssize_t r;
+    do
+        r = write(loop->wakefd_w, &one, loop->wakefd_w == loop->wakefd ? 8 : 1);
+    while (r < 0 && errno == EINTR);
+}
+
+static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
+                                             void (*fn)(async_loop *, void *),
+                                             void *arg) {
+    async_call *head;
+    if (!loop || !call || !fn || loop->wakefd < 0) return ASYNC_EINVAL;
+    call->fn = fn;
+    call->arg = arg;
+    head = __atomic_load_n(&loop->inbox, __ATOMIC_RELAXED);
+    do
+        call->next = head;
+    while (!__atomic_compare_exchange_n(&loop->inbox, &head, call, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+    async__wake_loop(loop);
+    return ASYNC_OK;
+}
+
+static inline void async_loop_keepalive(async_loop *loop, int delta) {
+    loop->keepalive += delta;
+}
+
+/* Run what other threads sent, oldest first. */
+static inline void async__drain_inbox(async_loop *loop) {
+    async_call *c, *fifo = NULL;
+    char buf[64];
+    /* Clear the wake-up first: a call pushed after the exchange below writes
+     * again, so none is left behind without a wake-up. */
+    while (read(loop->wakefd, buf, sizeof buf) > 0) {
+    }
+    c = __atomic_exchange_n(&loop->inbox, NULL, __ATOMIC_ACQUIRE);
+    while (c) { /* the stack is newest first: reverse it */
+        async_call *next = c->next;
+        c->next = fifo;
+        fifo = c;
+        c = next;
+    }
+    while (fifo) {
+        async_call *next = fifo->next;
+        fifo->fn(loop, fifo->arg);
+        fifo = next;
+    }
+}
+
+/* An fd became ready: remember it, wake who waits for it. */
+static inline void async__io_ready(async_io *io, unsigned ready) {
+    io->ready |= ready;
+    if (ready & ASYNC_READ) async__wake_all(io->loop, &io->readers, 1);
+    if (ready & ASYNC_WRITE) async__wake_all(io->loop, &io->writers, 1);
+}
+
+/* Wait for I/O until `deadline` (0: just look; UINT64_MAX: no timer).
+ * Returns -1 if the loop has no I/O resources (then the caller idles). */
+static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
+#ifdef ASYNC__EPOLL
+    struct epoll_event ev[64];
+    int n, i, timeout = deadline ? -1 : 0;
+    if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
+    if (deadline && deadline != UINT64_MAX && deadline != loop->armed) {
+        struct itimerspec its;
+        uint64_t d = deadline;
+        if ((loop->flags & ASYNC_PRECISE) && d > ASYNC__SPIN_NS) d -= ASYNC__SPIN_NS;
+        memset(&its, 0, sizeof its);
+        its.it_value.tv_sec = (time_t)(d / 1000000000u);
+        its.it_value.tv_nsec = (long)(d % 1000000000u);
+        if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+            loop->armed = deadline;
+        else
+            timeout = 1; /* could not arm: wake soon and look again */
+    }
+    n = epoll_wait(loop->iofd, ev, 64, timeout);
+    for (i = 0; i < n; i++) {
+        void *tag = ev[i].data.ptr;
+        if (tag == &loop->timerfd) {
+            uint64_t expirations;
+            if (read(loop->timerfd, &expirations, sizeof expirations) < 0) {
+            }
+            loop->armed = 0;
+        } else if (tag == &loop->wakefd) {
+            async__drain_inbox(loop);
+        } else {
+            unsigned e = ev[i].events, r = 0;
+            if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ASYNC_READ;
+            if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ASYNC_WRITE;
+            async__io_ready((async_io *)tag, r);
+        }
+    }
+    return 0;
+#else
+    struct pollfd pfd[ASYNC_POLL_MAX + 1];
+    async_io *io, *seen[ASYNC_POLL_MAX];
+    int n = 0, i, timeout = -1;
+    if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
+    pfd[n].fd = loop->wakefd;
+    pfd[n++].events = POLLIN;
+    for (io = loop->ios; io && n <= ASYNC_POLL_MAX; io = io->next) {
+        short want = (short)((io->readers ? POLLIN : 0) | (io->writers ? POLLOUT : 0));
+        if (!want) continue;
+        seen[n - 1] = io;
+        pfd[n].fd = io->fd;
+        pfd[n++].events = want;
+    }
+    if (!deadline) {
+        timeout = 0;
+    } else if (deadline != UINT64_MAX) {
+        uint64_t now = async_now(loop);
+        uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
+        timeout = ms > 86400000u ? 86400000 : (int)ms;
+    }
+    if (poll(pfd, (nfds_t)n, timeout) <= 0) return 0;
+    if (pfd[0].revents) async__drain_inbox(loop);
+    for (i = 1; i < n; i++) {
+        short e = pfd[i].revents;
+        unsigned r = 0;
+        if (!e) continue;
+        if (e & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_READ;
+        if (e & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_WRITE;
+        async__io_ready(seen[i - 1], r);
+    }
+    return 0;
+#endif
+}
+
+/* Idle until `deadline` with I/O; in precise mode, spin the last stretch. */
+static inline int async__io_idle(async_loop *loop, uint64_t deadline) {
+    if (async__io_poll(loop, deadline) < 0) return -1;
+    if ((loop->flags & ASYNC_PRECISE) && deadline != UINT64_MAX && !loop->head)
+        while (async_now(loop) < deadline && deadline - loop->now <= ASYNC__SPIN_NS) {
+        }
+    return 0;
+}
+
+/* ---- handles -------------------------------------------------------------------- */
+
+static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
+    int rc;
+    if (!loop || !io || fd < 0) return fd < 0 ? -EBADF : ASYNC_EINVAL;
+    if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
+    if ((rc = async__set_nonblock(fd)) != ASYNC_OK) return rc;
+    io->loop = loop;
+    io->fd = fd;
+    io->ready = 0;
+    io->readers = io->writers = NULL;
+#ifdef ASYNC__EPOLL
+    {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = io;
+        if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
+    }
+#else
+    if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
+    io->prev = NULL;
+    io->next = loop->ios;
+    if (loop->ios) loop->ios->prev = io;
+    loop->ios = io;
+    loop->nios++;
+#endif
+    io->open = 1;
+    return ASYNC_OK;
+}
+
+static inline int async_io_detach(async_io *io) {
+    async_loop *loop;
+    if (!io || !io->open) return -EBADF;
+    loop = io->loop;
+    io->open = 0;
+#ifdef ASYNC__EPOLL
+    epoll_ctl(loop->iofd, EPOLL_CTL_DEL, io->fd, NULL);
+#else
+    if (io->prev) io->prev->next = io->next; else loop->ios = io->next;
+    if (io->next) io->next->prev = io->prev;
+    loop->nios--;
+#endif
+    async__wake_all(loop, &io->readers, 0);
+    async__wake_all(loop, &io->writers, 0);
+    return ASYNC_OK;
+}
+
+static inline int async_io_close(async_io *io) {
+    int rc = async_io_detach(io);
+    if (rc == ASYNC_OK && close(io->fd) < 0) rc = -errno;
+    io->fd = -1;
+    return rc;
+}
+
+static inline intptr_t async_io_read(async_io *io, void *buf, size_t n) {
+    ssize_t r;
+    if (!io->open) return -EBADF;
+    do
+        r = read(io->fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) return (intptr_t)r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_READ;
+    return -errno;
+}
+
+static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
+    ssize_t r;
+    if (!io->open) return -EBADF;
+    do
+        r = send(io->fd, buf, n, MSG_NOSIGNAL); /* a socket: no SIGPIPE */
+    while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == ENOTSOCK) do
+            r = write(io->fd, buf, n);
+        while (r < 0 && errno == EINTR);
+    if (r >= 0) return (intptr_t)r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_WRITE;
+    return -errno;
+}
+
+static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
+                                       unsigned events) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (!io->open) return -EBADF;
+    if (io->ready & events) return ASYNC_OK;
+    t->loop->nio++;
+    return async__park(t, (events & ASYNC_READ) ? &io->readers : &io->writers);
+}
+
+static inline int async__io_wait_resume(async_task *t, async_frame *f, async_io *io,
+                                        unsigned events) {
+    t->loop->nio--;
+    return async__io_wait_start(t, f, io, events);
+}
+
+/* ---- sockets ------------------------------------------------------------------------ */
+
+static inline void async__sock_setup(async_sock_op *op, async_io *io, void *buf, size_t len,
+                                     const struct sockaddr *addr, unsigned addrlen,
+                                     int64_t timeout_ns, async_io *out) {
+    op->io = io;
+    op->buf = (unsigned char *)buf;
+    op->len = len;
+    op->done = 0;
+    op->addr = addr;
+    op->addrlen = addrlen;
+    op->timeout_ns = timeout_ns;
+    op->out = out;
+}
+
+static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
+    int fd = socket(family, SOCK_STREAM, 0), rc;
+    if (fd < 0) return -errno;
+    rc = async_io_open(loop, io, fd);
+    if (rc != ASYNC_OK) close(fd);
+    return rc;
+}
+
+static inline int async_tcp_listen(async_loop *loop, async_io *io,
+                                   const struct sockaddr *addr, unsigned addrlen,
+                                   int backlog) {
+    int fd = socket(addr->sa_family, SOCK_STREAM, 0), one = 1, rc;
+    if (fd < 0) return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, addr, (socklen_t)addrlen) < 0 || listen(fd, backlog) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    rc = async_io_open(loop, io, fd);
+    if (rc != ASYNC_OK) close(fd);
+    return rc;
+}
+
+static inline int async_sock_connect_fn(async_task *task, void *state) {
+    async_sock_op *op = (async_sock_op *)state;
+    int err = 0;
+    socklen_t len = sizeof err;
+    ASYNC_BEGIN(task, op);
+    if (connect(op->io->fd, op->addr, (socklen_t)op->addrlen) == 0) ASYNC_RETURN(0);
+    if (errno != EINPROGRESS && errno != EINTR) ASYNC_RETURN(-errno);
+    if (op->timeout_ns > 0) ASYNC_TIMEOUT_ARM_NS(&op->tmo, op->timeout_ns);
+    ASYNC_IO_WAIT(op->io, ASYNC_WRITE);
+    if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
+    if (getsockopt(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) ASYNC_RETURN(-errno);
+    ASYNC_RETURN(-err);
+    ASYNC_END;
+}
+
+static inline int async_sock_accept_fn(async_task *task, void *state) {
+    async_sock_op *op = (async_sock_op *)state;
+    int fd, rc;
+    ASYNC_BEGIN(task, op);
+    for (;;) {
+        fd = accept(op->io->fd, NULL, NULL);
+        if (fd >= 0) {
+            rc = async_io_open(op->io->loop, op->out, fd);
+            if (rc != ASYNC_OK) close(fd);
+            ASYNC_RETURN(rc);
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            op->io->ready &= ~ASYNC_READ;
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+            ASYNC_RETURN(-errno);
+        }
+        ASYNC_IO_WAIT(op->io, ASYNC_READ);
+        if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
+    }
+    ASYNC_END;
+}
+
+static inline int async_sock_recv_fn(async_task *task, void *state) {
+    async_sock_op *op = (async_sock_op *)state;
+    intptr_t n;
+    ASYNC_BEGIN(task, op);
+    for (;;) {
+        n = async_io_read(op->io, op->buf, op->len);
+        if (n != -EAGAIN) ASYNC_RETURN(n);
+        ASYNC_IO_WAIT(op->io, ASYNC_READ);
+        if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
+    }
+    ASYNC_END;
+}
+
+static inline int async_sock_recv_exactly_fn(async_task *task, void *state) {
+    async_sock_op *op = (async_sock_op *)state;
+    intptr_t n;
+    ASYNC_BEGIN(task, op);
+    while (op->done < op->len) {
+        n = async_io_read(op->io, op->buf + op->done, op->len - op->done);
+        if (n == 0) break; /* end of stream */
+        if (n > 0) {
+            op->done += (size_t)n;
+            continue;
+        }
+        if (n != -EAGAIN) ASYNC_RETURN(n);
+        ASYNC_IO_WAIT(op->io, ASYNC_READ);
+        if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
+    }
+    ASYNC_RETURN(op->done);
+    ASYNC_END;
+}
+
+static inline int async_sock_sendall_fn(async_task *task, void *state) {
+    async_sock_op *op = (async_sock_op *)state;
+    intptr_t n;
+    ASYNC_BEGIN(task, op);
+    while (op->done < op->len) {
+        n = async_io_write(op->io, op->buf + op->done, op->len - op->done);
+        if (n >= 0) {
+            op->done += (size_t)n;
+            continue;
+        }
+        if (n != -EAGAIN) ASYNC_RETURN(n);
+        ASYNC_IO_WAIT(op->io, ASYNC_WRITE);
+        if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
+    }
+    ASYNC_RETURN(op->done);
+    ASYNC_END;
+}
+
+/* ---- worker threads --------------------------------------------------------------- */
+
+/* On the loop's thread: the job is back. */
+static inline void async__job_done(async_loop *loop, void *arg) {
+    async_job *job = (async_job *)arg;
+    job->done = 1;
+    loop->nio--;
+    async__wake_all(loop, &job->waiter, 1);
+}
+
+static inline void *async__worker(void *arg) {
+    async_pool *pool = (async_pool *)arg;
+    for (;;) {
+        async_job *job;
+        pthread_mutex_lock(&pool->mu);
+        while (!pool->head && !pool->stop) pthread_cond_wait(&pool->cv, &pool->mu);
+        job = pool->head;
+        if (!job) {
+            pthread_mutex_unlock(&pool->mu);
+            return NULL;
+        }
+        pool->head = job->next;
+        if (!pool->head) pool->tail = NULL;
+        pthread_mutex_unlock(&pool->mu);
+        job->result = job->fn(job->arg);
+        async_call_soon_threadsafe(job->loop, &job->done_call, async__job_done, job);
+    }
+}
+
+static inline int async_pool_start(async_pool *pool, int nthreads) {
+    int i;
+    if (!pool || nthreads < 1 || nthreads > ASYNC_POOL_MAX) return ASYNC_EINVAL;
+    pool->head = pool->tail = NULL;
+    pool->stop = 0;
+    pool->nthreads = 0;
+    if (pthread_mutex_init(&pool->mu, NULL) || pthread_cond_init(&pool->cv, NULL))
+        return ASYNC_EINVAL;
+    for (i = 0; i < nthreads; i++) {
+        int rc = pthread_create(&pool->threads[i], NULL, async__worker, pool);
+        if (rc) {
+            async_pool_stop(pool);
+            return -rc;
+        }
+        pool->nthreads++;
+    }
+    return ASYNC_OK;
+}
+
+static inline void async_pool_stop(async_pool *pool) {
+    int i;
+    pthread_mutex_lock(&pool->mu);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (i = 0; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
+    pool->nthreads = 0;
+    pthread_cond_destroy(&pool->cv);
+    pthread_mutex_destroy(&pool->mu);
+}
+
+static inline int async__job_start(async_task *t, async_frame *f, async_pool *pool,
+                                   async_job *job, intptr_t (*fn)(void *), void *arg) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    r = async_loop_prepare(t->loop);
+    if (r != ASYNC_OK) return r;
+    job->fn = fn;
+    job->arg = arg;
+    job->result = 0;
+    job->loop = t->loop;
+    job->next = NULL;
+    job->waiter = NULL;
+    job->done = 0;
+    t->loop->nio++;
+    pthread_mutex_lock(&pool->mu);
+    if (pool->tail)
+        pool->tail->next = job;
+    else
+        pool->head = job;
+    pool->tail = job;
+    pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    return async__park(t, &job->waiter);
+}
+
+static inline int async__job_resume(async_task *t, async_frame *f, async_job *job) {
+    if (!job->done) return async__park(t, &job->waiter); /* not interruptible */
+    return async__intr_status(t, f);
+}
+
+/* ---- embedding ------------------------------------------------------------------ */
+
+static inline uint64_t async_next_deadline(async_loop *loop) {
+    if (loop->head) return 0;
+    return loop->heap ? loop->heap->deadline : UINT64_MAX;
+}
+
+static inline int async_backend_fd(async_loop *loop) {
+    if (async_loop_prepare(loop) != ASYNC_OK) return -1;
+#ifdef ASYNC__EPOLL
+    return loop->iofd;
+#else
+    return loop->wakefd;
+#endif
+}
+
+static inline int async_step(async_loop *loop) {
+    ASYNC_ASSERT(!(loop->flags & ASYNC__L_RUNNING),
+                 "async_step: the loop is already running (called from inside "
+                 "one of its own tasks)");
+    loop->flags |= ASYNC__L_RUNNING;
+    if (loop->wakefd >= 0) async__io_poll(loop, 0);
+    if (loop->heap) async__fire_timers(loop);
+    async__run_ready(loop);
+#ifdef ASYNC__EPOLL
+    /* keep the backend fd honest: it turns readable at the next deadline */
+    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed) {
+        struct itimerspec its;
+        memset(&its, 0, sizeof its);
+        its.it_value.tv_sec = (time_t)(loop->heap->deadline / 1000000000u);
+        its.it_value.tv_nsec = (long)(loop->heap->deadline % 1000000000u);
+        if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+            loop->armed = loop->heap->deadline;
+    }
+#endif
+    loop->flags &= ~ASYNC__L_RUNNING;
+    return (int)loop->ntasks;
+}
+
+#else /* no I/O */
+static inline int async_loop_prepare(async_loop *loop) { return loop ? ASYNC_OK : ASYNC_EINVAL; }
+static inline void async_loop_close(async_loop *loop) { (void)loop; }
+#endif /* ASYNC__IO */
 
 #ifdef __cplusplus
 }

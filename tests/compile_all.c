@@ -53,6 +53,59 @@ static int root_fn(async_task *task, void *arg) {
     ASYNC_END;
 }
 
+#ifndef ASYNC_NO_IO
+/* The I/O macros, compiled (and run far enough to fail cleanly). */
+struct io_user {
+    async_frame frame;
+    async_io io, client;
+    async_sock_op op;
+    async_job job;
+    async_pool *pool;
+    char buf[8];
+    int rc;
+};
+
+static intptr_t twice(void *arg) { return 2 * (intptr_t)arg; }
+
+static int io_user_fn(async_task *task, void *arg) {
+    struct io_user *s = (struct io_user *)arg;
+    ASYNC_BEGIN(task, s);
+    ASYNC_TO_THREAD(s->pool, &s->job, twice, (void *)(intptr_t)21);
+    s->rc = (int)s->job.result - 42;
+    if (async_tcp_socket(ASYNC_LOOP(), &s->io, 2 /* AF_INET */) != ASYNC_OK) ASYNC_RETURN(-1);
+    ASYNC_SOCK_CONNECT(&s->op, &s->io, NULL, 0, 0.5); /* fails: no address */
+    ASYNC_IO_WAIT(&s->io, ASYNC_READ | ASYNC_WRITE);
+    ASYNC_SOCK_RECV(&s->op, &s->io, s->buf, sizeof s->buf);
+    ASYNC_SOCK_RECV_EXACTLY(&s->op, &s->io, s->buf, sizeof s->buf);
+    ASYNC_SOCK_SENDALL(&s->op, &s->io, s->buf, sizeof s->buf);
+    if (0) ASYNC_SOCK_ACCEPT(&s->op, &s->io, &s->client);
+    async_io_close(&s->io);
+    ASYNC_RETURN(s->rc);
+    ASYNC_END;
+}
+
+static int io_check(void) {
+    static struct io_user u;
+    static async_task t;
+    static async_pool pool;
+    async_loop loop;
+    int rc;
+    async_loop_init(&loop, 0);
+    if (async_pool_start(&pool, 1) != ASYNC_OK) return 1;
+    u.pool = &pool;
+    async_spawn(&loop, &t, io_user_fn, &u);
+    rc = async_run(&loop);
+    async_pool_stop(&pool);
+    async_step(&loop);
+    (void)async_next_deadline(&loop);
+    (void)async_backend_fd(&loop);
+    async_loop_close(&loop);
+    return rc != ASYNC_OK || async_task_result(&t) != 0;
+}
+#else
+static int io_check(void) { return 0; }
+#endif
+
 int main(void) {
     static struct root r;
     static async_task t;
@@ -64,5 +117,6 @@ int main(void) {
     if (rc != ASYNC_OK || async_task_state(&t) != ASYNC_DONE || !async_task_done(&t)) return 1;
     if (async_task_result(&t) != 2 + 1 + 2 + 1 || async_loop_pending(&loop) != 0) return 2;
     if (async_cancel(&t) != 0 || async_time(&loop) <= 0 || !async_strerror(rc)) return 3;
+    if (io_check()) return 5;
     return async_main(leaf_fn, &r.child, ASYNC_VIRTUAL) == ASYNC_OK ? 0 : 4;
 }

@@ -24,6 +24,8 @@ for cc in gcc clang; do
         try $cc $std "" c
         try $cc $std "-DASYNC_LABELS=1" c
     done
+    try $cc c99 "-DASYNC_POLL=1" c
+    try $cc c99 "-DASYNC_NO_IO=1" c
 done
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || continue
