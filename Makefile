@@ -16,6 +16,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --trace-children=yes \
             --log-file=$(BUILD)/valgrind/%p.log
+LSAN     := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Install a Debian package when a file it provides is missing: apt-get as root,
@@ -80,11 +81,12 @@ check: test deps-check
 	$(MAKE) --no-print-directory examples BUILD=$(BUILD)/san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san -lcriterion
 	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san-labels -lcriterion
-	ASYNC_EXAMPLES=$(BUILD)/san $(BUILD)/tests/suite-san --jobs 2
-	ASYNC_EXAMPLES=$(BUILD)/san ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-san-labels --jobs 2
-	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. $(TEST_SRC) -o $(BUILD)/tests/suite-tsan -lcriterion
-	$(BUILD)/tests/suite-tsan --jobs 2 --filter 'threads/*'
-	$(BUILD)/tests/suite-tsan --jobs 2 --filter 'io/*'
+	$(LSAN) ASYNC_EXAMPLES=$(BUILD)/san $(BUILD)/tests/suite-san --jobs 2
+	$(LSAN) ASYNC_EXAMPLES=$(BUILD)/san ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-san-labels --jobs 2
+	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. tests/tsan_threads.c -o $(BUILD)/tests/tsan_threads
+	$(BUILD)/tests/tsan_threads
+	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. examples/to_thread.c -o $(BUILD)/tests/to_thread-tsan
+	$(BUILD)/tests/to_thread-tsan > /dev/null
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	ASYNC_VALGRIND=1 $(VALGRIND) $(BUILD)/tests/suite --jobs 1
 	ASYNC_VALGRIND=1 ASYNC_TEST_LABELS=1 $(VALGRIND) $(BUILD)/tests/suite-labels --jobs 1

@@ -43,9 +43,16 @@
  *   ASYNC_ASSERT(c,msg) how misuse is reported.  Default: unless NDEBUG is
  *                       defined, print "async.h: <msg>" with file and line to
  *                       stderr and abort().  Define it as ((void)0) to disable.
- *   ASYNC_NO_OS         freestanding build: no clock, no sleeping, no stdio.
- *                       Give each loop a clock and an idle hook
+ *   ASYNC_NO_OS         freestanding build: no clock, no sleeping, no stdio,
+ *                       no I/O.  Give each loop a clock and an idle hook
  *                       (async_loop_set_clock) or use virtual time.
+ *   ASYNC_NO_IO         hosted, but without the I/O section (no epoll,
+ *                       sockets or threads).
+ *   ASYNC_POLL          use poll() instead of epoll on Linux.
+ *   ASYNC_POLL_MAX      poll backend: fds watched at once (default 1024).
+ *   ASYNC_SPIN_NS       loops made with ASYNC_PRECISE wake this many ns
+ *                       before a deadline and spin the rest (default
+ *                       100000): near-zero oversleep for that much CPU.
  *
  * ---------------------------------------------------------------------------
  * RULES OF STACKLESS COROUTINES (read these once; they are the whole trap list)
@@ -83,7 +90,7 @@
  *                           loop 8, waiters 8, armed timeouts 8.  A sleeping
  *                           task needs nothing more: its timer node is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 88 bytes.  The library allocates nothing.
+ *   sizeof(async_loop)    = 152 bytes (88 without I/O).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -104,6 +111,12 @@
  *   Sync:    async_queue (ASYNC_QUEUE_PUT/GET/JOIN), async_event
  *            (ASYNC_EVENT_WAIT), async_semaphore (ASYNC_SEM_ACQUIRE),
  *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT)
+ *   I/O:     async_io_open/close, ASYNC_IO_WAIT, async_io_read/write,
+ *            async_tcp_socket/listen, ASYNC_SOCK_CONNECT/ACCEPT/RECV/
+ *            RECV_EXACTLY/SENDALL, async_pool_start/stop, ASYNC_TO_THREAD,
+ *            async_call_soon_threadsafe, async_loop_keepalive,
+ *            async_loop_prepare/close, async_step, async_next_deadline,
+ *            async_backend_fd
  */
 #ifndef ASYNC_H
 #define ASYNC_H
@@ -149,7 +162,9 @@
 #define ASYNC_POLL_MAX 1024 /* poll backend: fds watched at once */
 #endif
 #define ASYNC_POOL_MAX 64   /* worker threads in one pool */
-#define ASYNC__SPIN_NS 50000 /* ASYNC_PRECISE: spin this long before a deadline */
+#ifndef ASYNC_SPIN_NS
+#define ASYNC_SPIN_NS 100000 /* ASYNC_PRECISE: wake this early, then spin */
+#endif
 #endif
 
 
@@ -294,7 +309,7 @@ enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
 
 /* async_loop_init flags */
 #define ASYNC_VIRTUAL 1u /* time jumps to the next deadline instead of passing */
-#define ASYNC_PRECISE 2u /* real time: spin the last 50 us before a deadline */
+#define ASYNC_PRECISE 2u /* real time: wake early, spin to each deadline */
 
 /* ==========================================================================
  * Loop and task API
@@ -823,6 +838,25 @@ static inline int async_io_detach(async_io *io);
 #define ASYNC_IO_WAIT(io, events)                                             \
     ASYNC__WAIT(ASYNC__ID, async__io_wait_start(async__t, async__f, (io), (events)), \
                 async__io_wait_resume(async__t, async__f, (io), (events)))
+
+/* ASYNC_IO_WAIT_ANY(sel, waiters, ios, n, events): one task waiting on many
+ * fds: wait until the first of the n handles ios[] is ready for `events`
+ * (first ready wins; if several already are, the lowest index).  `sel` is an
+ * async_io_select and `waiters` an array of n async_waiter, both yours.  Then
+ * sel->index is the winner; ASYNC_STATUS() is ASYNC_OK, -EBADF if that handle
+ * was closed, or ASYNC_ETIMEDOUT. */
+typedef struct async_io_select {
+    async_io *const *ios;
+    async_waiter *w;
+    size_t n;
+    unsigned events;
+    long index;               /* the handle that was ready, or -1 */
+    async__node *waiter;      /* the task waiting */
+} async_io_select;
+#define ASYNC_IO_WAIT_ANY(sel, waiters, ios, n, events)                       \
+    ASYNC__WAIT(ASYNC__ID,                                                    \
+                async__sel_start(async__t, async__f, (sel), (waiters), (ios), (n), (events)), \
+                async__sel_resume(async__t, async__f, (sel)))
 
 /* async_io_read(io, buf, n) / async_io_write(io, buf, n): one non-blocking
  * read / write: the byte count (0 = end of file), or -errno; -EAGAIN means
@@ -2432,7 +2466,7 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
     if (deadline && deadline != UINT64_MAX && deadline != loop->armed) {
         struct itimerspec its;
         uint64_t d = deadline;
-        if ((loop->flags & ASYNC_PRECISE) && d > ASYNC__SPIN_NS) d -= ASYNC__SPIN_NS;
+        if ((loop->flags & ASYNC_PRECISE) && d > ASYNC_SPIN_NS) d -= ASYNC_SPIN_NS;
         memset(&its, 0, sizeof its);
         its.it_value.tv_sec = (time_t)(d / 1000000000u);
         its.it_value.tv_nsec = (long)(d % 1000000000u);
@@ -2498,7 +2532,7 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
 static inline int async__io_idle(async_loop *loop, uint64_t deadline) {
     if (async__io_poll(loop, deadline) < 0) return -1;
     if ((loop->flags & ASYNC_PRECISE) && deadline != UINT64_MAX && !loop->head)
-        while (async_now(loop) < deadline && deadline - loop->now <= ASYNC__SPIN_NS) {
+        while (async_now(loop) < deadline && deadline - loop->now <= ASYNC_SPIN_NS) {
         }
     return 0;
 }
@@ -2597,6 +2631,65 @@ static inline int async__io_wait_resume(async_task *t, async_frame *f, async_io 
                                         unsigned events) {
     t->loop->nio--;
     return async__io_wait_start(t, f, io, events);
+}
+
+/* ---- waiting on many fds ----------------------------------------------------------- */
+
+static inline void async__sel_notify(async_waiter *w, async_loop *loop) {
+    async_io_select *sel = (async_io_select *)w->ctx;
+    if (sel->index < 0) sel->index = (long)(w - sel->w);
+    async__wake_all(loop, &sel->waiter, 1);
+}
+
+static inline int async__sel_park(async_task *t, async_io_select *sel) {
+    size_t i;
+    for (i = 0; i < sel->n; i++) {
+        if (!sel->ios[i]->open) {
+            sel->index = (long)i;
+            return -EBADF;
+        }
+        if (sel->ios[i]->ready & sel->events) {
+            sel->index = (long)i;
+            return ASYNC_OK;
+        }
+    }
+    for (i = 0; i < sel->n; i++) {
+        async_waiter *w = &sel->w[i];
+        w->node.kind = ASYNC__K_WAITER;
+        w->notify = async__sel_notify;
+        w->ctx = sel;
+        w->task = t;
+        async__list_push((sel->events & ASYNC_READ) ? &sel->ios[i]->readers : &sel->ios[i]->writers,
+                         &w->node);
+    }
+    t->loop->nio++;
+    return async__park(t, &sel->waiter);
+}
+
+static inline int async__sel_start(async_task *t, async_frame *f, async_io_select *sel,
+                                   async_waiter *waiters, async_io *const *ios, size_t n,
+                                   unsigned events) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    sel->ios = ios;
+    sel->w = waiters;
+    sel->n = n;
+    sel->events = events;
+    sel->index = -1;
+    sel->waiter = NULL;
+    return async__sel_park(t, sel);
+}
+
+static inline int async__sel_resume(async_task *t, async_frame *f, async_io_select *sel) {
+    size_t i;
+    int r;
+    t->loop->nio--;
+    for (i = 0; i < sel->n; i++) /* stop watching the others */
+        if (sel->w[i].node.where == ASYNC__W_WAITING) async__list_remove(&sel->w[i].node);
+    r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    if (sel->index >= 0) return sel->ios[sel->index]->open ? ASYNC_OK : -EBADF;
+    return async__sel_park(t, sel); /* woken early while shielded: wait on */
 }
 
 /* ---- sockets ------------------------------------------------------------------------ */

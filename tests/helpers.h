@@ -26,6 +26,12 @@ static inline void log_add(test_log *log, int who, int what, uint64_t when) {
     log->n++;
 }
 
+#if defined(ASYNC_LABELS) && ASYNC_LABELS
+#define ASYNC_LABELS_ON 1
+#else
+#define ASYNC_LABELS_ON 0
+#endif
+
 #define MS 1000000ull
 #define SEC 1000000000ull
 

@@ -886,3 +886,16 @@ Test(labels, the_suite_was_built_with_the_backend_it_claims) {
     cr_assert(!want || *want != '1', "switch build run as the labels suite");
 #endif
 }
+
+Test(memory, the_documented_sizes_hold_on_64_bit) {
+    if (sizeof(void *) != 8) cr_skip_test("sizes are documented for 64-bit targets");
+    cr_assert_eq(sizeof(async_task), 80);
+    cr_assert_eq(sizeof(async_frame), (ASYNC_LABELS_ON ? 24 : 16));
+    cr_assert_eq(sizeof(async_timeout), 72);
+    cr_assert_eq(sizeof(async_waiter), 64);
+#ifdef ASYNC_NO_IO
+    cr_assert_eq(sizeof(async_loop), 88);
+#else
+    cr_assert_eq(sizeof(async_loop), 152);
+#endif
+}

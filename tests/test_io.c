@@ -147,6 +147,54 @@ Test(io, invalid_fds_are_refused_with_an_error) {
     async_loop_close(&loop);
 }
 
+/* ---- one task waiting on many fds ----------------------------------------------- */
+
+typedef struct {
+    async_frame frame;
+    async_io_select sel;
+    async_waiter w[3];
+    async_io *ios[3];
+    int status;
+    long index;
+} anywait;
+static int anywait_fn(async_task *task, void *arg) {
+    anywait *s = (anywait *)arg;
+    ASYNC_BEGIN(task, s);
+    ASYNC_IO_WAIT_ANY(&s->sel, s->w, s->ios, 3, ASYNC_READ);
+    s->status = ASYNC_STATUS();
+    s->index = s->sel.index;
+    ASYNC_END;
+}
+
+Test(io, one_task_waits_on_many_fds_and_the_first_ready_wins, .timeout = 10) {
+    static async_loop loop;
+    static async_io io[3];
+    static async_task t[2];
+    static anywait a;
+    static writer w;
+    int p[3][2], i;
+    async_loop_init(&loop, 0);
+    for (i = 0; i < 3; i++) {
+        cr_assert_eq(pipe(p[i]), 0);
+        cr_assert_eq(async_io_open(&loop, &io[i], p[i][0]), ASYNC_OK);
+        a.ios[i] = &io[i];
+    }
+    w.fd = p[2][1];
+    w.delay = 0.02;
+    w.data = "z";
+    async_spawn(&loop, &t[0], anywait_fn, &a);
+    async_spawn(&loop, &t[1], writer_fn, &w);
+    cr_assert_eq(async_run(&loop), ASYNC_OK);
+    cr_assert_eq(a.status, ASYNC_OK);
+    cr_assert_eq(a.index, 2);
+    for (i = 0; i < 3; i++) cr_assert_null(io[i].readers, "waiter %d left behind", i);
+    for (i = 0; i < 3; i++) {
+        async_io_close(&io[i]);
+        close(p[i][1]);
+    }
+    async_loop_close(&loop);
+}
+
 /* ---- TCP echo ---------------------------------------------------------------- */
 
 enum { CONNS = 1000, PAYLOAD = 64 * 1024 };

@@ -1,0 +1,384 @@
+"""Turn bench/run.sh's raw results into RESULTS.md, a stdout summary and the
+ratio chart.  Usage: report.py RAW_DIR REPORT.md [CHART.png]
+
+Every figure is the median over the rounds, with [min-max] beside it; a
+ratio is peer median / async.h median, so for every metric here (all are
+"lower is better") a ratio above 1 means async.h did better.  Exits non-zero
+if an expected result is missing or the W4 programs did not sleep the same
+sequence; never because a figure misses a target."""
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+RAW, REPORT = sys.argv[1], sys.argv[2]
+CHART = sys.argv[3] if len(sys.argv) > 3 else None
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Implementations in table order; what each one is.
+IMPLS = {
+    "async.h": "async.h (this library), -O2",
+    "empty": "empty C process: the floor (exec, loader, exit)",
+    "sync": "blocking C (nanosleep / clock_nanosleep)",
+    "pthreads": "POSIX threads, one per task, minimal stacks",
+    "libuv": "libuv (C)",
+    "python": "Python asyncio",
+    "node": "Node.js (promises, setTimeout / setImmediate)",
+    "go": "Go goroutines",
+    "async.h-slack1": "async.h, process timer slack set to 1 ns (diagnostic)",
+}
+NOT_PEERS = {"async.h", "empty", "async.h-slack1"}
+
+
+class M:
+    """A metric: result key, column title, unit, decimals, async.h target."""
+
+    def __init__(self, key, title, unit, dec=None, target=None):
+        self.key, self.title, self.unit = key, title, unit
+        self.dec, self.target = dec, target
+
+
+def load():
+    machine, notes, data = {}, [], {}
+    with open(os.path.join(RAW, "machine.txt")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(": ")
+            machine[k] = v
+    if os.path.exists(os.path.join(RAW, "notes.txt")):
+        with open(os.path.join(RAW, "notes.txt")) as f:
+            notes = [line.strip() for line in f if line.strip()]
+    path = os.path.join(RAW, "results.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                w, impl, rnd, kv = line.rstrip("\n").split("\t")
+                row = {}
+                for item in kv.split():
+                    k, _, v = item.partition("=")
+                    try:
+                        row[k] = float(v)
+                    except ValueError:
+                        row[k] = v
+                data.setdefault(w, {}).setdefault(impl, {})[int(rnd)] = row
+    # W1 wall time: hyperfine's figure replaces bench/rusage's when present.
+    for path in glob.glob(os.path.join(RAW, "w1_hf_r*.json")):
+        rnd = int(path.rsplit("_r", 1)[1].split(".")[0])
+        with open(path) as f:
+            for res in json.load(f)["results"]:
+                row = data.get("w1", {}).get(res["command"], {}).get(rnd)
+                if row is not None:
+                    row["wall_rusage_s"] = row.get("wall_s")
+                    row["wall_s"] = res["times"][0]
+    return machine, notes, data
+
+
+MACHINE, NOTES, DATA = load()
+QUICK = MACHINE.get("mode") == "quick"
+W1_SLEEP = float(MACHINE.get("w1_sleep_s", "1"))
+
+WORKLOADS = [
+    ("w1", "W1 count",
+     f"Three tasks each print One, sleep {W1_SLEEP:g} s, print Two (examples/"
+     "countasync.c); the blocking version sleeps three times in a row.  Whole "
+     "process, start-up included: wall time by hyperfine, CPU (user+sys) and "
+     "peak RSS by wait4 (bench/rusage.c).",
+     [M("wall_s", "wall", "s", 4, W1_SLEEP + 0.002),
+      M("cpu_ms", "CPU", "ms", 2, 2),
+      M("rss_mib", "peak RSS", "MiB", 2)]),
+    ("w2", "W2 yield",
+     "Two tasks hand control to each other through the scheduler (ASYNC_YIELD, "
+     "asyncio.sleep(0), a setImmediate promise, an idle-handle step in libuv, "
+     "runtime.Gosched on one P); time per switch, n scaled per implementation "
+     "so that a run takes about a second.",
+     [M("ns_per_switch", "per switch", "ns", None, 3),
+      M("n", "switches per run", "", 0)]),
+    ("w3", "W3 spawn",
+     "Create, run and reap trivial tasks, all queued before the loop runs.  "
+     "'cold' is the first pass, which allocates and first touches the task "
+     "storage; 'warm' is a second pass in the same process reusing it.  Bytes "
+     "per task = peak RSS growth during the cold pass / n.",
+     [M("ns_per_task", "per task, cold", "ns", None, 20),
+      M("ns_per_task_warm", "per task, warm", "ns", None, 20),
+      M("bytes_per_task", "memory per task", "B", 1, 64),
+      M("rss_mib", "peak RSS", "MiB", 1)]),
+    ("w4", "W4 sleepers",
+     "Tasks each sleeping a pseudo-random 0-1000 ms (xorshift32 from seed 42, "
+     "the same sequence everywhere, checked by its sum): time from the first "
+     "spawn until all are done (ideal 1,000 ms), of which spawning, CPU over "
+     "that time, peak RSS and its growth per task.",
+     [M("total_ms", "first spawn to all done", "ms", 0, 1100),
+      M("spawn_ms", "of which spawning", "ms", 0),
+      M("cpu_ms", "CPU", "ms", 0),
+      M("rss_mib", "peak RSS", "MiB", 1, 100),
+      M("bytes_per_task", "memory per task", "B", 0)]),
+    ("w5", "W5 timer accuracy",
+     "One task sleeps 1 ms, over and over; oversleep = measured duration - 1 ms "
+     "(nearest-rank percentiles).  'sync' is a bare clock_nanosleep, the "
+     "kernel's floor under the machine's timer slack.",
+     [M("median_us", "median oversleep", "us", 1, 50),
+      M("p99_us", "p99 oversleep", "us", 1, 110),
+      M("max_us", "max oversleep", "us", 0)]),
+    ("w6", "W6 echo",
+     "TCP echo over loopback: each implementation's echo server, driven by the "
+     "same load generator (bench/w6_load.c, written with async.h) keeping "
+     "connections busy with 64-byte round trips; client and server share the "
+     "2 cores.  Requests per second (higher is better: here a ratio below 1x "
+     "means async.h did better) and round-trip latency.",
+     [M("rps", "requests per second", "", 0),
+      M("median_us", "median latency", "us", 1),
+      M("p99_us", "p99 latency", "us", 1)]),
+]
+
+# The chart: one bar per peer for each of these (peer / async.h, log scale).
+CHART_METRICS = [
+    ("W1 wall", "w1", "wall_s"), ("W1 CPU", "w1", "cpu_ms"),
+    ("W1 RSS", "w1", "rss_mib"), ("W2 switch", "w2", "ns_per_switch"),
+    ("W3 task cold", "w3", "ns_per_task"), ("W3 task warm", "w3", "ns_per_task_warm"),
+    ("W3 B/task", "w3", "bytes_per_task"), ("W4 time", "w4", "total_ms"),
+    ("W4 CPU", "w4", "cpu_ms"), ("W4 B/task", "w4", "bytes_per_task"),
+    ("W5 median", "w5", "median_us"), ("W5 p99", "w5", "p99_us"),
+    ("W6 p99", "w6", "p99_us"),
+]
+
+
+def values(w, impl, key):
+    rows = DATA.get(w, {}).get(impl, {})
+    return [r[key] for _, r in sorted(rows.items()) if isinstance(r.get(key), float)]
+
+
+def med(w, impl, key):
+    v = values(w, impl, key)
+    return statistics.median(v) if v else None
+
+
+def num(v, dec=None):
+    if dec is None:  # about three significant figures
+        a = abs(v)
+        dec = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
+    return f"{v:,.{dec}f}"
+
+
+def cell(w, impl, m):
+    v = values(w, impl, m.key)
+    if not v:
+        return "-"
+    s = num(statistics.median(v), m.dec)
+    if len(v) > 1:
+        s += f" [{num(min(v), m.dec)}-{num(max(v), m.dec)}]"
+    return s
+
+
+def ratio(w, impl, key):
+    a, p = med(w, "async.h", key), med(w, impl, key)
+    if a is None or p is None or a <= 0 or p <= 0:
+        return None
+    return p / a
+
+
+def rtext(r):
+    if r is None:
+        return "n/a"
+    return f"{r:.3g}x" if r < 1000 else f"{r:,.0f}x"
+
+
+def target_text(w, m):
+    v = med(w, "async.h", m.key)
+    if m.target is None or v is None:
+        return None, ""
+    ok = v <= m.target
+    return ok, f"<= {num(m.target, m.dec if m.dec is not None else None)} {m.unit}: " + (
+        "**met**" if ok else "**missed**")
+
+
+def impl_label(w, impl):
+    label = impl
+    if w == "w4":
+        rows = DATA.get(w, {}).get(impl, {})
+        if rows:
+            r = rows[min(rows)]
+            if r.get("created") != r.get("n"):
+                label += (f" ({num(r['created'], 0)} of {num(r['n'], 0)} threads;"
+                          f" stopped by {r.get('stop', '?')})")
+    return label
+
+
+def check(problems):
+    """Every expected result present, and the W4 sleep sequences identical."""
+    rounds = int(MACHINE.get("rounds", "1"))
+    for w, impls in DATA.items():
+        for impl, rows in impls.items():
+            if len(rows) != rounds:
+                problems.append(f"{w} {impl}: {len(rows)} of {rounds} rounds reported")
+    sums = {}
+    for impl, rows in DATA.get("w4", {}).items():
+        for r in rows.values():
+            if r.get("created") == r.get("n"):
+                sums.setdefault(r.get("sum_ms"), set()).add(impl)
+    if len(sums) > 1:
+        problems.append("W4 sleep sequences differ (sum_ms): " + "; ".join(
+            f"{s}: {', '.join(sorted(i))}" for s, i in sums.items()))
+
+
+def context(w, m):
+    """What the machine alone costs, beside a target that depends on it."""
+    floors = {"w1": [("empty", "an empty process")],
+              "w5": [("sync", "a bare clock_nanosleep"),
+                     ("async.h-slack1", "async.h with 1 ns timer slack")]}
+    parts = []
+    for impl, what in floors.get(w, []):
+        v = med(w, impl, m.key)
+        if v is not None:
+            parts.append(f"{what}: {num(v, m.dec)} {m.unit}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def markdown(problems):
+    out = []
+    mode = "QUICK=1: a scaled-down smoke run, not a measurement" if QUICK else "full run"
+    out.append("# async.h benchmarks\n")
+    out.append(f"Generated by `bench/run.sh` ({mode}) on {MACHINE.get('date', '?')}; "
+               f"the whole suite took {MACHINE.get('suite_seconds', '?')} s.  "
+               "**How to reproduce:** `make bench` (or `bash bench/run.sh`; "
+               "`make bench QUICK=1` for the smoke test).\n")
+    out.append("## Machine\n")
+    for k, title in [("cpu", "CPU"), ("cores", "Cores"), ("memory", "Memory"),
+                     ("kernel", "Kernel"), ("timer_slack_ns", "Timer slack"),
+                     ("page_fault_us", "First touch of a fresh 4 KiB page"),
+                     ("compiler", "Compiler"), ("python", "Python"), ("node", "Node.js"),
+                     ("libuv", "libuv"), ("go", "Go"), ("hyperfine", "hyperfine"),
+                     ("gnuplot", "gnuplot")]:
+        if k in MACHINE:
+            v = MACHINE[k]
+            if k == "timer_slack_ns":
+                v += " ns (/proc/self/timerslack_ns)"
+            if k == "page_fault_us":
+                v += " us (bench/probe.c; W3 cold and W4 spawning pay it)"
+            out.append(f"- {title}: {v}")
+    out.append("")
+    out.append(f"Method: each workload ran {MACHINE.get('rounds', '?')} time(s), the "
+               "implementations interleaved (A B C A B C ...) so that noise on this "
+               "shared 2-core machine hits all alike.  Figures are medians with "
+               "[min-max]; **ratio = peer / async.h** (lower is better everywhere, so "
+               "above 1x async.h did better).  Targets are async.h's goals, shown "
+               "for information: nothing fails on them.\n")
+    seen = [i for i in IMPLS if any(i in DATA.get(w, {}) for w in DATA)]
+    out.append("Implementations (sources in bench/, one program per workload and "
+               "implementation, the same logic in each):\n")
+    out += [f"- {i}: {IMPLS[i]}" for i in seen]
+    out.append("")
+    if NOTES:
+        out.append("Notes from this run:\n")
+        out += [f"- {n}" for n in NOTES]
+        out.append("")
+    if problems:
+        out.append("**Problems in this run:**\n")
+        out += [f"- {p}" for p in problems]
+        out.append("")
+    for w, title, desc, metrics in WORKLOADS:
+        impls = [i for i in IMPLS if i in DATA.get(w, {})]
+        n = DATA.get(w, {}).get("async.h", {})
+        n = n[min(n)].get("n") if n else None
+        out.append(f"## {title}" + (f" (n = {num(n, 0)})" if n and w in ("w3", "w4", "w5") else "") + "\n")
+        out.append(desc + "\n")
+        if not impls:
+            out.append("No results.\n")
+            continue
+        head = ["implementation"]
+        for m in metrics:
+            head.append(f"{m.title} ({m.unit})" if m.unit else m.title)
+            if m.key != "n":
+                head.append("ratio")
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for impl in impls:
+            row = [impl_label(w, impl) if impl != "async.h" else "**async.h**"]
+            for m in metrics:
+                row.append(cell(w, impl, m))
+                if m.key != "n":
+                    row.append("1x" if impl == "async.h" else rtext(ratio(w, impl, m.key)))
+            out.append("| " + " | ".join(row) + " |")
+            if impl == "async.h" and any(m.target is not None for m in metrics):
+                row = ["async.h target"]
+                for m in metrics:
+                    row.append(target_text(w, m)[1])
+                    if m.key != "n":
+                        row.append("")
+                out.append("| " + " | ".join(row) + " |")
+        out.append("")
+    out.append("## Targets\n")
+    for w, title, _, metrics in WORKLOADS:
+        for m in metrics:
+            ok, text = target_text(w, m)
+            if ok is not None:
+                out.append(f"- {title}, {m.title}: async.h {num(med(w, 'async.h', m.key), m.dec)} "
+                           f"{m.unit}, target {text}" + context(w, m))
+    a, u = med("w6", "async.h", "rps"), med("w6", "libuv", "rps")
+    if a is not None and u is not None:  # W6's target is relative: at least libuv's rate
+        out.append(f"- W6 echo, requests per second: async.h {num(a, 0)}, target >= libuv's "
+                   f"{num(u, 0)}: **{'met' if a >= u else 'missed'}**")
+    out.append("")
+    if CHART:
+        out.append("## Chart\n")
+        out.append(f"![peer / async.h ratios, log scale]({os.path.basename(CHART)})\n")
+    return "\n".join(out)
+
+
+def summary():
+    peers = [i for i in IMPLS if i not in NOT_PEERS and any(i in DATA.get(w, {}) for w in DATA)]
+    head = ["metric", "async.h", "target"] + peers
+    rows = []
+    for w, title, _, metrics in WORKLOADS:
+        for m in metrics:
+            if m.key == "n" or med(w, "async.h", m.key) is None:
+                continue
+            ok, _ = target_text(w, m)
+            rows.append([f"{title.split()[0]} {m.title}",
+                         f"{num(med(w, 'async.h', m.key), m.dec)} {m.unit}",
+                         "" if ok is None else ("met" if ok else "MISSED")] +
+                        [rtext(ratio(w, p, m.key)) if p in DATA.get(w, {}) else "-"
+                         for p in peers])
+    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(wd) for c, wd in zip(r, widths)) for r in [head] + rows]
+    lines.insert(1, "  ".join("-" * wd for wd in widths))
+    return "\n".join(lines)
+
+
+def chart():
+    peers = [i for i in IMPLS if i not in NOT_PEERS and any(i in DATA.get(w, {}) for w in DATA)]
+    dat = os.path.join(RAW, "ratios.dat")
+    low = 0.1
+    with open(dat, "w") as f:
+        f.write("metric " + " ".join(peers) + "\n")
+        for label, w, key in CHART_METRICS:
+            cells = []
+            for p in peers:
+                r = ratio(w, p, key) if p in DATA.get(w, {}) else None
+                cells.append(f"{r:.6g}" if r else "-")
+                low = min(low, r / 2) if r else low
+            f.write('"' + label + '" ' + " ".join(cells) + "\n")
+    subprocess.run(["gnuplot", "-e", f"datafile='{dat}'; outfile='{CHART}'; "
+                    f"ncols={len(peers)}; ymin={low:g}",
+                    os.path.join(HERE, "results.gp")], check=True)
+
+
+def main():
+    problems = []
+    check(problems)
+    text = markdown(problems)
+    with open(REPORT, "w") as f:
+        f.write(text + "\n")
+    print()
+    print("Summary (async.h figure; each peer as peer / async.h, above 1x = async.h better)")
+    print(summary())
+    if NOTES:
+        print("\n".join("note: " + n for n in NOTES))
+    if CHART:
+        chart()
+    for p in problems:
+        print("PROBLEM: " + p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+sys.exit(main())
