@@ -20,7 +20,7 @@ static int napper(async_task *task, void *arg) {
     for (s->i = 0; s->i < s->n; s->i++) {
         s->t = bench_now_ns();
         ASYNC_SLEEP_MS(1);
-        s->over[s->i] = (double)(bench_now_ns() - s->t - 1000000) / 1e3;
+        s->over[s->i] = (double)(int64_t)(bench_now_ns() - s->t) / 1e3 - 1000.0;
     }
     ASYNC_END;
 }

@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < n; i++) {
         t = bench_now_ns();
         clock_nanosleep(CLOCK_MONOTONIC, 0, &ms1, NULL);
-        over[i] = (double)(bench_now_ns() - t - 1000000) / 1e3;
+        over[i] = (double)(int64_t)(bench_now_ns() - t) / 1e3 - 1000.0;
     }
     med = bench_percentile(over, (size_t)n, 500);
     p99 = bench_percentile(over, (size_t)n, 990);
