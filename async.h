@@ -1349,7 +1349,11 @@ static inline async__node **async__heap_slot(async_loop *loop, size_t k,
         *parent = NULL;
         return &loop->heap;
     }
+#if defined(__GNUC__) || defined(__clang__)
+    bit = (int)(sizeof(unsigned long long) * 8 - 1) - __builtin_clzll((unsigned long long)k);
+#else
     while ((k >> bit) > 1) bit++;
+#endif
     node = loop->heap;
     while (--bit > 0)
         node = ((k >> bit) & 1) ? node->link.h.right : node->link.h.left;
