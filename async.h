@@ -316,7 +316,7 @@ enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
  * ========================================================================== */
 
 /* async_loop_init(loop, flags): prepare `loop` (any storage).  flags is 0 for
- * real time (CLOCK_MONOTONIC, idle in clock_nanosleep) or ASYNC_VIRTUAL: the
+ * real time (CLOCK_MONOTONIC; idle in epoll with a timerfd) or ASYNC_VIRTUAL: the
  * clock starts at 0 and, whenever no task is ready, jumps straight to the
  * earliest deadline, so a program that sleeps prints the same output at once
  * and deterministically.  Returns ASYNC_OK, or ASYNC_EINVAL for NULL. */

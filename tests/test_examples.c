@@ -320,7 +320,7 @@ static int listen_loopback(int *port) {
 static int line_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void check_areq(const char *prog) {
-    char urls[] = "/tmp/async-urls-XXXXXX", outp[] = "/tmp/async-out-XXXXXX", args[256], cmd[512];
+    char urls[] = "/tmp/async-urls-XXXXXX", outp[] = "/tmp/async-out-XXXXXX", args[256];
     char *lines[64], buf[16384], expect[16][256];
     int port, dead, lfd = listen_loopback(&port), fd, n = 0, i;
     FILE *f;
@@ -340,7 +340,6 @@ static void check_areq(const char *prog) {
     fclose(f);
     close(mkstemp(outp));
     snprintf(args, sizeof args, "%s %s -t 5 2>/dev/null", urls, outp);
-    (void)cmd;
     t0 = now_s();
     run_example(prog, args);
     took = now_s() - t0;

@@ -62,7 +62,6 @@ Test(queue, fifo_order_and_try_codes) {
     for (i = 0; i < 4; i++) {
         cr_assert_eq(async_queue_try_get(&q, &v), ASYNC_OK);
         cr_assert_eq(v, i);
-        i += 0;
     }
     i = 7;
     async_queue_try_put(&q, &i); /* wraps around the ring */
