@@ -10,11 +10,13 @@ BUILD   := build
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
-# valgrind follows the forked test workers and the examples they run; each
-# process logs to its own file, and a non-empty log is a failure.  Leaks are
+# valgrind follows the forked test workers and the examples they run (not
+# the compiler one test runs); each process logs to its own file, and a
+# non-empty log is a failure.  Leaks are
 # counted when definite or indirect (Criterion's runner keeps some buffers).
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --trace-children=yes \
+            --trace-children-skip='*/cc,*/c++,*gcc*,*g++*,*clang*' \
             --log-file=$(BUILD)/valgrind/%p.log
 LSAN     := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -29,7 +31,8 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix
+.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix \
+        portability lint fuzz soak
 
 all: examples
 
@@ -97,6 +100,22 @@ check: test deps-check
 clean-san:
 	@rm -rf $(BUILD)/san
 
+# ---- portability, static analysis, fuzzing ----------------------------------
+
+# gcc/clang C99..C2x, g++/clang++ C++11/C++20, both backends, -m32, tcc and a
+# freestanding Cortex-M0 build of the core.  Installs its compilers.
+portability:
+	bash tests/portability.sh
+
+# cppcheck + clang-tidy, checks listed in .clang-tidy and tests/lint.sh.
+lint:
+	bash tests/lint.sh
+
+# libFuzzer over the model-based harness: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz.sh
+
 # ---- demo and benchmarks --------------------------------------------------
 
 demo: examples
@@ -105,6 +124,11 @@ demo: examples
 
 bench: examples
 	CC="$(CC)" QUICK="$(QUICK)" bash bench/run.sh
+
+# 10,000,000 tasks through one loop; fails if memory grows (SOAK_TASKS=N).
+soak: | $(BUILD)
+	$(CC) $(STD) $(WARN) -O2 -I. bench/soak.c -o $(BUILD)/soak
+	$(BUILD)/soak $(SOAK_TASKS)
 
 # ---- install ----------------------------------------------------------------
 

@@ -43,6 +43,10 @@
  *   ASYNC_ASSERT(c,msg) how misuse is reported.  Default: unless NDEBUG is
  *                       defined, print "async.h: <msg>" with file and line to
  *                       stderr and abort().  Define it as ((void)0) to disable.
+ *   ASYNC_ASSERT_TASK(c,msg,task)  the same for misuse that concerns a task;
+ *                       the default report adds the task's name, state and
+ *                       source line (async_task_describe).  If you define
+ *                       only ASYNC_ASSERT, it is used for these too.
  *   ASYNC_NO_OS         freestanding build: no clock, no sleeping, no stdio,
  *                       no I/O.  Give each loop a clock and an idle hook
  *                       (async_loop_set_clock) or use virtual time.
@@ -50,6 +54,11 @@
  *                       sockets or threads).
  *   ASYNC_POLL          use poll() instead of epoll on Linux.
  *   ASYNC_POLL_MAX      poll backend: fds watched at once (default 1024).
+ *   ASYNC_NO_INTROSPECTION  drop task names, source locations and the task
+ *                       list behind async_dump (saves 32 bytes per task and
+ *                       a store per suspension).  Same setting in every file.
+ *   ASYNC_TRACE         compile in async_trace_start: Chrome trace-event JSON
+ *                       of every task slice (hosted builds only).
  *   ASYNC_SPIN_NS       loops made with ASYNC_PRECISE wake this many ns
  *                       before a deadline and spin the rest (default
  *                       100000): near-zero oversleep for that much CPU.
@@ -84,13 +93,16 @@
  * ---------------------------------------------------------------------------
  * MEMORY (64-bit)
  * ---------------------------------------------------------------------------
- *   sizeof(async_task)    = 80 bytes: links shared by the ready queue, the
+ *   sizeof(async_task)    = 112 bytes: links shared by the ready queue, the
  *                           timer heap and wait lists (24), deadline 8,
  *                           sequence and state 8, coroutine and state 16,
- *                           loop 8, waiters 8, armed timeouts 8.  A sleeping
- *                           task needs nothing more: its timer node is inside.
+ *                           loop 8, waiters 8, armed timeouts 8, and for
+ *                           async_dump a name, a source site and the loop's
+ *                           task-list links (32; 80 bytes in all with
+ *                           ASYNC_NO_INTROSPECTION).  A sleeping task needs
+ *                           nothing more: its timer node is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 152 bytes (88 without I/O).  Nothing is allocated.
+ *   sizeof(async_loop)    = 160 bytes (96 without I/O).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -99,6 +111,9 @@
  *            async_main, async_now, async_time, async_loop_pending
  *   Tasks:   async_spawn, async_cancel, async_task_state, async_task_done,
  *            async_task_result, async_strerror
+ *   Introspection: async_spawn_named, async_task_set_name, async_task_name,
+ *            async_task_describe, async_dump, async_dump_with,
+ *            async_trace_start/stop (with ASYNC_TRACE)
  *   Body:    ASYNC_BEGIN, ASYNC_END, ASYNC_RETURN, ASYNC_FINALLY, ASYNC_STATUS,
  *            ASYNC_YIELD, ASYNC_SLEEP(_MS, _NS, _UNTIL), ASYNC_AWAIT,
  *            ASYNC_AWAIT_SHIELDED, ASYNC_AWAIT_TASK, ASYNC_GATHER,
@@ -110,7 +125,8 @@
  *            ASYNC_COLLECT, ASYNC_AS_COMPLETED (as_completed as a generator)
  *   Sync:    async_queue (ASYNC_QUEUE_PUT/GET/JOIN), async_event
  *            (ASYNC_EVENT_WAIT), async_semaphore (ASYNC_SEM_ACQUIRE),
- *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT)
+ *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT);
+ *            *_destroy for the first four
  *   I/O:     async_io_open/close, ASYNC_IO_WAIT, async_io_read/write,
  *            async_tcp_socket/listen, ASYNC_SOCK_CONNECT/ACCEPT/RECV/
  *            RECV_EXACTLY/SENDALL, async_pool_start/stop, ASYNC_TO_THREAD,
@@ -140,6 +156,9 @@
 #define ASYNC__ERRNO(name, linux_value) (-(linux_value))
 #endif
 
+#if defined(ASYNC_TRACE) && defined(ASYNC_NO_OS)
+#error "async.h: ASYNC_TRACE writes a file and needs a hosted build (not ASYNC_NO_OS)"
+#endif
 #if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
 #define ASYNC__IO 1
 #if defined(__linux__) && !defined(ASYNC_POLL)
@@ -220,6 +239,18 @@ struct async__node {
     uint8_t magic;       /* tasks: ASYNC__LIVE or ASYNC__DEAD */
 };
 
+/* A suspension point: one constant record per ASYNC_SLEEP, ASYNC_YIELD,
+ * ASYNC_QUEUE_GET, ... in your source, made by the macro.  A suspended task
+ * points at the record of the point it is suspended at, which is how
+ * async_dump and traces can say where each task waits and on what. */
+typedef struct async_site {
+    const char *file;
+    const char *func;         /* the coroutine (__func__) */
+    const char *what;         /* the macro: "ASYNC_SLEEP", "ASYNC_QUEUE_GET", ... */
+    int line;
+    int kind;                 /* ASYNC__S_*: what the wait list belongs to */
+} async_site;
+
 /* A task.  Storage is yours (static, an array, the stack of a function that
  * outlives the task, malloc).  Zero it before its first spawn (static storage
  * is; `= {0}` in C, `{}` in C++, calloc or memset otherwise), so that spawning
@@ -233,6 +264,11 @@ struct async_task {
     async_loop *loop;
     async__node *waiters;     /* what awaits this task (a wait list) */
     async_timeout *scopes;    /* armed timeouts, innermost first */
+#ifndef ASYNC_NO_INTROSPECTION
+    const char *name;         /* async_task_set_name, or NULL */
+    const async_site *site;   /* where it is suspended; NULL before it ran */
+    async_task *next, *prev;  /* the loop's pending tasks (circular) */
+#endif
 };
 
 /* Clock hook: returns monotonic time in nanoseconds.  Idle hook: blocks until
@@ -253,6 +289,14 @@ struct async_loop {
     void *ctx;
     uint32_t seq;
     unsigned flags;           /* ASYNC_VIRTUAL, ASYNC_PRECISE, ASYNC__L_RUNNING */
+#ifndef ASYNC_NO_INTROSPECTION
+    async_task *tasks;        /* pending tasks in spawn order, for async_dump */
+#endif
+#ifdef ASYNC_TRACE
+    FILE *trace;              /* async_trace_start: Chrome trace-event JSON */
+    uint64_t trace_t0;        /* when tracing started (real clock, ns) */
+    unsigned long trace_events;
+#endif
 #ifdef ASYNC__IO
     int iofd, timerfd;        /* epoll and its timerfd, -1 until prepared */
     int wakefd, wakefd_w;     /* eventfd (or pipe) other threads write to */
@@ -382,6 +426,59 @@ static inline intptr_t async_task_result(const async_task *task);
 /* async_strerror(code): a short English description of an error code. */
 static inline const char *async_strerror(int code);
 
+/* ---- introspection ----------------------------------------------------------
+ * Every suspension macro records where it is (file, line, coroutine, what it
+ * waits on), and each loop keeps its pending tasks in a list, so a program
+ * that hangs can say why.  Costs 32 bytes per task and one store per
+ * suspension; define ASYNC_NO_INTROSPECTION to drop both (the functions below
+ * then report less: no names, no source locations, no task list).
+ *
+ * async_spawn_named(loop, task, fn, state, name): async_spawn, then
+ * async_task_set_name.  async_task_set_name(task, name): give a spawned task
+ * a name (asyncio's set_name); `name` is not copied and must outlive the
+ * task; async_spawn clears it.  async_task_name(task): the name, or NULL. */
+static inline int async_spawn_named(async_loop *loop, async_task *task,
+                                    async_fn fn, void *state, const char *name);
+static inline void async_task_set_name(async_task *task, const char *name);
+static inline const char *async_task_name(const async_task *task);
+
+/* async_task_describe(task, buf, size): one line saying what the task is
+ * doing, snprintf-style (always NUL-terminated; returns the length it
+ * wanted), with no stdio, e.g.
+ *   "consumer" waiting in consumer_fn at queue.c:70: ASYNC_QUEUE_GET on
+ *   queue 0x55d0c3a4b2c0 (0 of 4 items, 2 getters, 0 putters)
+ * States: running, ready, sleeping (with the time left), waiting (on a
+ * task, queue, event, semaphore, fd, worker thread, group), done. */
+static inline size_t async_task_describe(const async_task *task, char *buf,
+                                         size_t size);
+
+/* async_dump_with(loop, write, ctx): a report of the loop (clock, counts)
+ * then one async_task_describe line per pending task in spawn order, each
+ * handed to write(ctx, line) without its newline.  async_dump(loop, out):
+ * the same printed to a FILE (e.g. stderr) with newlines.  Typical use:
+ * async_run returned ASYNC_EDEADLK and you want to know who waits on what. */
+typedef void (*async_write_fn)(void *ctx, const char *line);
+static inline void async_dump_with(const async_loop *loop, async_write_fn write,
+                                   void *ctx);
+#ifndef ASYNC_NO_OS
+static inline void async_dump(const async_loop *loop, FILE *out);
+#endif
+
+/* ---- tracing (define ASYNC_TRACE to compile it in; zero cost otherwise) --------
+ * async_trace_start(loop, path): record, from now on, every time a task runs
+ * (from when the loop resumes it until it suspends or ends) as Chrome
+ * trace-event JSON in `path`: open it in https://ui.perfetto.dev or
+ * chrome://tracing to see the interleaving as a timeline, one row per task
+ * (named after async_task_set_name).  Each slice is labelled with where the
+ * task then suspended.  Times are real (monotonic clock) in microseconds;
+ * a virtual loop's time is in each slice's args.  Returns ASYNC_OK or -errno.
+ * async_trace_stop(loop): finish and close the file (async_loop_close does
+ * it too).  Only in hosted builds. */
+#ifdef ASYNC_TRACE
+static inline int async_trace_start(async_loop *loop, const char *path);
+static inline void async_trace_stop(async_loop *loop);
+#endif
+
 /* ==========================================================================
  * Coroutine body macros
  * ========================================================================== */
@@ -444,7 +541,7 @@ static inline const char *async_strerror(int code);
 
 /* ASYNC_YIELD(): let every other ready task run once (asyncio.sleep(0)); the
  * task continues on the loop's next pass. */
-#define ASYNC_YIELD() ASYNC__YIELD(ASYNC__ID)
+#define ASYNC_YIELD() ASYNC__YIELD(ASYNC__ID, "ASYNC_YIELD")
 
 /* ASYNC_SLEEP(seconds): suspend for a duration in seconds (double), like
  * asyncio.sleep.  0 or negative (or NaN) behaves as ASYNC_YIELD(); a duration
@@ -457,13 +554,13 @@ static inline const char *async_strerror(int code);
  * in milliseconds / nanoseconds (no floating point needed). */
 #define ASYNC_SLEEP_MS(ms) ASYNC_SLEEP_NS(async_ms_to_ns((int64_t)(ms)))
 #define ASYNC_SLEEP_NS(ns)                                                    \
-    ASYNC__WAIT(ASYNC__ID,                                                    \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_SLEEP, "ASYNC_SLEEP",                     \
                 async__sleep_start(async__t, async__f, (int64_t)(ns), 0),     \
                 async__sleep_resume(async__t, async__f))
 
 /* ASYNC_SLEEP_UNTIL(deadline): sleep until async_now() >= deadline (ns). */
 #define ASYNC_SLEEP_UNTIL(deadline)                                           \
-    ASYNC__WAIT(ASYNC__ID,                                                    \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_SLEEP, "ASYNC_SLEEP_UNTIL",               \
                 async__sleep_start(async__t, async__f,                        \
                                    (int64_t)(uint64_t)(deadline), 1),         \
                 async__sleep_resume(async__t, async__f))
@@ -492,7 +589,8 @@ static inline const char *async_strerror(int code);
  * Cancelling the waiter does not cancel the awaited task.
  * Misuse: a task awaiting itself, or a task that was never spawned. */
 #define ASYNC_AWAIT_TASK(task)                                                \
-    ASYNC__WAIT(ASYNC__ID, async__task_wait_start(async__t, async__f, (task)), \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_TASK, "ASYNC_AWAIT_TASK",                 \
+                async__task_wait_start(async__t, async__f, (task)),          \
                 async__task_wait_resume(async__t, async__f, (task)))
 
 /* ASYNC_WAIT_UNTIL(condition): yield until `condition` is true.  This POLLS:
@@ -500,7 +598,7 @@ static inline const char *async_strerror(int code);
  * Fine for rare checks; to wait for something, use an event or a queue. */
 #define ASYNC_WAIT_UNTIL(condition)                                           \
     do {                                                                      \
-        while (!(condition)) ASYNC_YIELD();                                   \
+        while (!(condition)) ASYNC__YIELD(ASYNC__ID, "ASYNC_WAIT_UNTIL");     \
     } while (0)
 
 /* ASYNC_GATHER(g, tasks, n, results): asyncio.gather over spawned tasks.
@@ -665,6 +763,7 @@ typedef struct async_queue {
     size_t unfinished;        /* put and not yet task_done */
     async__node *getters, *putters, *joiners;
     int closed;
+    unsigned live;            /* marks an initialised queue (misuse checks) */
 } async_queue;
 
 /* async_queue_init(q, buf, capacity, elem_size): ASYNC_EINVAL if any is 0. */
@@ -679,6 +778,12 @@ static inline void async_queue_task_done(async_queue *q);
  * gets drain what is left, then fail with ASYNC_ECLOSED.  Wakes every waiter. */
 static inline void async_queue_close(async_queue *q);
 static inline size_t async_queue_size(const async_queue *q);
+/* async_queue_destroy(q): declare the queue out of use (before its storage
+ * goes).  Misuse, caught by an assertion naming a waiting task: destroying,
+ * or initialising again, a queue that tasks still wait on; waiting on a
+ * destroyed one.  async_event_destroy, async_semaphore_destroy and
+ * async_lock_destroy do the same for the others. */
+static inline void async_queue_destroy(async_queue *q);
 
 /* ASYNC_QUEUE_PUT(q, item): copy *item in, waiting while the queue is full.
  * ASYNC_QUEUE_GET(q, item): copy the oldest item out to *item, waiting while
@@ -686,19 +791,23 @@ static inline size_t async_queue_size(const async_queue *q);
  * marked done with async_queue_task_done.  ASYNC_STATUS(): ASYNC_OK,
  * ASYNC_ECLOSED or ASYNC_ETIMEDOUT. */
 #define ASYNC_QUEUE_PUT(q, item)                                              \
-    ASYNC__WAIT(ASYNC__ID, async__put_start(async__t, async__f, (q), (item)),  \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_PUT, "ASYNC_QUEUE_PUT",                   \
+                async__put_start(async__t, async__f, (q), (item)),            \
                 async__put_resume(async__t, async__f, (q), (item)))
 #define ASYNC_QUEUE_GET(q, item)                                              \
-    ASYNC__WAIT(ASYNC__ID, async__get_start(async__t, async__f, (q), (item)),  \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_GET, "ASYNC_QUEUE_GET",                   \
+                async__get_start(async__t, async__f, (q), (item)),            \
                 async__get_resume(async__t, async__f, (q), (item)))
 #define ASYNC_QUEUE_JOIN(q)                                                   \
-    ASYNC__WAIT(ASYNC__ID, async__join_start(async__t, async__f, (q)),         \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_JOIN, "ASYNC_QUEUE_JOIN",                 \
+                async__join_start(async__t, async__f, (q)),                  \
                 async__join_resume(async__t, async__f, (q)))
 
 /* ---- events, semaphores, locks ---------------------------------------------- */
 
 typedef struct async_event {
     int set;
+    unsigned live;
     async__node *waiters;
 } async_event;
 static inline void async_event_init(async_event *e);
@@ -707,10 +816,12 @@ static inline void async_event_init(async_event *e);
 static inline void async_event_set(async_event *e);
 static inline void async_event_clear(async_event *e);
 static inline int async_event_is_set(const async_event *e);
+static inline void async_event_destroy(async_event *e);
 /* ASYNC_EVENT_WAIT(e): wait until set (at once if it is).  ASYNC_STATUS():
  * ASYNC_OK or ASYNC_ETIMEDOUT. */
 #define ASYNC_EVENT_WAIT(e)                                                   \
-    ASYNC__WAIT(ASYNC__ID, async__event_start(async__t, async__f, (e)),        \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_EVENT, "ASYNC_EVENT_WAIT",                \
+                async__event_start(async__t, async__f, (e)),                 \
                 async__event_resume(async__t, async__f, (e)))
 
 /* A counting semaphore, strictly FIFO: a release hands the permit to the
@@ -718,15 +829,18 @@ static inline int async_event_is_set(const async_event *e);
 typedef struct async_semaphore {
     long value;
     async__node *waiters;
+    unsigned live;
 } async_semaphore;
 static inline int async_semaphore_init(async_semaphore *s, long value);
 /* ASYNC_OK, or ASYNC_EAGAIN when it would have to wait. */
 static inline int async_semaphore_try_acquire(async_semaphore *s);
 static inline void async_semaphore_release(async_semaphore *s);
+static inline void async_semaphore_destroy(async_semaphore *s);
 /* ASYNC_SEM_ACQUIRE(s): take a permit, waiting FIFO.  ASYNC_STATUS():
  * ASYNC_OK or ASYNC_ETIMEDOUT (no permit taken). */
 #define ASYNC_SEM_ACQUIRE(s)                                                  \
-    ASYNC__WAIT(ASYNC__ID, async__sem_start(async__t, async__f, (s)),          \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_SEM, "ASYNC_SEM_ACQUIRE",                 \
+                async__sem_start(async__t, async__f, (s)),                   \
                 async__sem_resume(async__t, async__f, (s)))
 
 /* A lock: a FIFO mutex between tasks.  Only its holder may release it. */
@@ -736,6 +850,7 @@ typedef struct async_lock {
 } async_lock;
 static inline void async_lock_init(async_lock *l);
 static inline int async_lock_locked(const async_lock *l);
+static inline void async_lock_destroy(async_lock *l);
 /* ASYNC_LOCK_ACQUIRE(l) / ASYNC_LOCK_RELEASE(l), inside a body. */
 #define ASYNC_LOCK_ACQUIRE(l)                                                 \
     do {                                                                      \
@@ -836,7 +951,8 @@ static inline int async_io_detach(async_io *io);
  * once if it already is.  ASYNC_STATUS(): ASYNC_OK, -EBADF (closed meanwhile)
  * or ASYNC_ETIMEDOUT. */
 #define ASYNC_IO_WAIT(io, events)                                             \
-    ASYNC__WAIT(ASYNC__ID, async__io_wait_start(async__t, async__f, (io), (events)), \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_IO, "ASYNC_IO_WAIT",                      \
+                async__io_wait_start(async__t, async__f, (io), (events)),    \
                 async__io_wait_resume(async__t, async__f, (io), (events)))
 
 /* ASYNC_IO_WAIT_ANY(sel, waiters, ios, n, events): one task waiting on many
@@ -854,7 +970,7 @@ typedef struct async_io_select {
     async__node *waiter;      /* the task waiting */
 } async_io_select;
 #define ASYNC_IO_WAIT_ANY(sel, waiters, ios, n, events)                       \
-    ASYNC__WAIT(ASYNC__ID,                                                    \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_SELECT, "ASYNC_IO_WAIT_ANY",              \
                 async__sel_start(async__t, async__f, (sel), (waiters), (ios), (n), (events)), \
                 async__sel_resume(async__t, async__f, (sel)))
 
@@ -975,7 +1091,7 @@ static inline void async_pool_stop(async_pool *pool);
  * takes effect once fn has returned, so the job's storage is never written
  * after the coroutine has moved on, and no result is lost. */
 #define ASYNC_TO_THREAD(pool, job, fn, arg)                                   \
-    ASYNC__WAIT(ASYNC__ID,                                                    \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_THREAD, "ASYNC_TO_THREAD",                \
                 async__job_start(async__t, async__f, (pool), (job), (fn), (arg)), \
                 async__job_resume(async__t, async__f, (job)))
 
@@ -1004,19 +1120,54 @@ static inline void async_loop_close(async_loop *loop);
  * Implementation.  Nothing below is public API.
  * ========================================================================== */
 
+/* Misuse checks.  ASYNC_ASSERT_TASK also names the task concerned: the
+ * default report adds its async_task_describe line. */
 #ifndef ASYNC_ASSERT
 #if defined(NDEBUG) || defined(ASYNC_NO_OS)
-#define ASYNC_ASSERT(cond, msg) ((void)0)
+#define ASYNC_ASSERT(cond, msg) ((void)sizeof(!(cond))) /* not evaluated */
 #else
+#define ASYNC__DEFAULT_ASSERT 1
 #define ASYNC_ASSERT(cond, msg)                                               \
-    ((cond) ? (void)0 : async__assert_fail((msg), __FILE__, __LINE__))
-static inline void async__assert_fail(const char *msg, const char *file,
-                                      int line) {
+    ((cond) ? (void)0 : async__assert_fail((msg), NULL, __FILE__, __LINE__))
+#endif
+#endif
+#ifndef ASYNC_ASSERT_TASK
+#ifdef ASYNC__DEFAULT_ASSERT
+#define ASYNC_ASSERT_TASK(cond, msg, task)                                    \
+    ((cond) ? (void)0 : async__assert_fail((msg), (task), __FILE__, __LINE__))
+#else
+#define ASYNC_ASSERT_TASK(cond, msg, task) ASYNC_ASSERT(cond, msg)
+#endif
+#endif
+#ifdef ASYNC__DEFAULT_ASSERT
+static inline void async__assert_fail(const char *msg, const async_task *task,
+                                      const char *file, int line) {
     fflush(stdout);
-    fprintf(stderr, "async.h: %s (%s:%d)\n", msg, file, line);
+    if (task) {
+        char what[320];
+        async_task_describe(task, what, sizeof what);
+        fprintf(stderr, "async.h: %s\n  task: %s\n  (checked at %s:%d)\n", msg,
+                what, file, line);
+    } else {
+        fprintf(stderr, "async.h: %s (%s:%d)\n", msg, file, line);
+    }
     abort();
 }
 #endif
+
+#ifdef ASYNC_TRACE
+static inline uint64_t async__trace_resume(async_loop *loop, async_task *t, int fresh);
+static inline void async__trace_slice(async_loop *loop, async_task *t,
+                                      uint64_t start, int fresh, int r);
+#define ASYNC__TRACE_BEFORE(loop, t)                                          \
+    int async__fresh = async__frame_of((t)->state)->pc == 0;                  \
+    uint64_t async__t0 =                                                      \
+        (loop)->trace ? async__trace_resume((loop), (t), async__fresh) : 0;
+#define ASYNC__TRACE_AFTER(loop, t, r)                                        \
+    if ((loop)->trace) async__trace_slice((loop), (t), async__t0, async__fresh, (r));
+#else
+#define ASYNC__TRACE_BEFORE(loop, t)
+#define ASYNC__TRACE_AFTER(loop, t, r)
 #endif
 
 #ifdef ASYNC__IO
@@ -1062,6 +1213,13 @@ enum {
 #define ASYNC__LIVE 0xA5u
 #define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
+
+/* Site kinds: what a suspended task's wait list belongs to. */
+enum {
+    ASYNC__S_YIELD = 1, ASYNC__S_SLEEP, ASYNC__S_TASK, ASYNC__S_PUT,
+    ASYNC__S_GET, ASYNC__S_JOIN, ASYNC__S_EVENT, ASYNC__S_SEM, ASYNC__S_IO,
+    ASYNC__S_SELECT, ASYNC__S_THREAD, ASYNC__S_COMPLETED, ASYNC__S_GROUP
+};
 
 /* Internal wait outcomes, beside the (<= 0) status codes. */
 #define ASYNC__AGAIN 1000  /* parked: suspend */
@@ -1112,11 +1270,24 @@ enum {
 #define ASYNC__FALLTHROUGH ((void)0)
 #endif
 
+/* Suspension points record where they are (one static record each). */
+#ifndef ASYNC_NO_INTROSPECTION
+#define ASYNC__SITE(kind, what)                                               \
+    static const async_site async__site = {__FILE__, __func__, (what),        \
+                                           __LINE__, (kind)};
+#define ASYNC__AT() (async__t->site = &async__site)
+#else
+#define ASYNC__SITE(kind, what)
+#define ASYNC__AT() ((void)0)
+#endif
+
 /* The hot path: requeue and suspend; after resuming, only a pending
  * interruption costs more than one flag test. */
-#define ASYNC__YIELD(id)                                                      \
+#define ASYNC__YIELD(id, what)                                                \
     do {                                                                      \
+        ASYNC__SITE(ASYNC__S_YIELD, what)                                     \
         ASYNC__SET_PC(id);                                                    \
+        ASYNC__AT();                                                          \
         async__push_ready(async__t->loop, async__t);                          \
         return 0;                                                             \
         ASYNC__LABEL(id)                                                      \
@@ -1130,11 +1301,13 @@ enum {
 /* Every other wait: `start` finishes at once (a status), parks the task
  * (ASYNC__AGAIN) or finds it interrupted (ASYNC__UNWIND); `resume` runs after
  * each wake-up and answers the same way (AGAIN: parked again). */
-#define ASYNC__WAIT(id, start, resume)                                        \
+#define ASYNC__WAIT(id, kind, what, start, resume)                            \
     do {                                                                      \
+        ASYNC__SITE(kind, what)                                               \
         async__f->status = (short)(start);                                    \
         if (async__f->status == ASYNC__AGAIN) {                               \
             ASYNC__SET_PC(id);                                                \
+            ASYNC__AT();                                                      \
             return 0;                                                         \
             ASYNC__LABEL(id)                                                  \
             async__f->status = (short)(resume);                               \
@@ -1480,6 +1653,14 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->now = 0;
     loop->seq = 0;
     loop->ctx = NULL;
+#ifndef ASYNC_NO_INTROSPECTION
+    loop->tasks = NULL;
+#endif
+#ifdef ASYNC_TRACE
+    loop->trace = NULL;
+    loop->trace_t0 = 0;
+    loop->trace_events = 0;
+#endif
 #ifdef ASYNC_NO_OS
     loop->clock = NULL;
     loop->idle = NULL;
@@ -1540,12 +1721,28 @@ static inline uint64_t async__deadline(async_loop *loop, int64_t ns) {
 
 /* ---- tasks ----------------------------------------------------------------- */
 
+/* Is `task` still linked where the loop can reach it?  Catches a cleared or
+ * reused storage that is still the head or tail of a queue or running. */
+static inline int async__scheduled_in(const async_loop *loop, const async_task *task) {
+    return loop->head == task || loop->tail == task || loop->current == task ||
+#ifndef ASYNC_NO_INTROSPECTION
+           loop->tasks == task ||
+#endif
+           loop->heap == &task->node;
+}
+
 static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
                               void *state) {
     if (!loop || !task || !fn || !state) return ASYNC_EINVAL;
-    ASYNC_ASSERT(task->node.magic != ASYNC__LIVE,
-                 "async_spawn: task is already scheduled and not done "
-                 "(its storage is still in use)");
+    ASYNC_ASSERT_TASK(task->node.magic != ASYNC__LIVE || task->loop->current != task,
+                      "async_spawn: the task is running (a task cannot spawn "
+                      "itself again before it is done)", task);
+    ASYNC_ASSERT_TASK(task->node.magic != ASYNC__LIVE,
+                      "async_spawn: the task is already scheduled and not done "
+                      "(its storage is still in use)", task);
+    ASYNC_ASSERT_TASK(!async__scheduled_in(loop, task),
+                      "async_spawn: this storage still holds a scheduled task "
+                      "(it was cleared or reused before that task finished)", task);
     async__frame_reset(async__frame_of(state));
     task->fn = fn;
     task->state = state;
@@ -1556,8 +1753,47 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
     task->node.flags = 0;
     task->node.magic = ASYNC__LIVE;
     loop->ntasks++;
+#ifndef ASYNC_NO_INTROSPECTION
+    task->name = NULL;
+    task->site = NULL;
+    if (!loop->tasks) {
+        task->next = task->prev = task;
+        loop->tasks = task;
+    } else { /* at the end: the list is in spawn order */
+        task->next = loop->tasks;
+        task->prev = loop->tasks->prev;
+        task->prev->next = task;
+        loop->tasks->prev = task;
+    }
+#endif
     async__push_ready(loop, task);
     return ASYNC_OK;
+}
+
+static inline int async_spawn_named(async_loop *loop, async_task *task,
+                                    async_fn fn, void *state, const char *name) {
+    int rc = async_spawn(loop, task, fn, state);
+    if (rc == ASYNC_OK) async_task_set_name(task, name);
+    return rc;
+}
+
+static inline void async_task_set_name(async_task *task, const char *name) {
+#ifndef ASYNC_NO_INTROSPECTION
+    task->name = name;
+#else
+    (void)task;
+    (void)name;
+#endif
+}
+
+static inline const char *async_task_name(const async_task *task) {
+#ifndef ASYNC_NO_INTROSPECTION
+    if (task && (task->node.magic == ASYNC__LIVE || task->node.magic == ASYNC__DEAD))
+        return task->name;
+#else
+    (void)task;
+#endif
+    return NULL;
 }
 
 #define ASYNC__SPAWNED(t) ((t)->node.magic == ASYNC__LIVE || (t)->node.magic == ASYNC__DEAD)
@@ -1643,8 +1879,8 @@ static inline int async__intr_status(async_task *t, async_frame *f) {
 
 static inline void async__enter_finally(async_task *t, async_frame *f) {
     if (f->flags & ASYNC__F_FIN) return; /* a done coroutine called again */
-    ASYNC_ASSERT((t->node.flags & 0xF8u) != 0xF8u,
-                 "async.h: finally sections and shields nested over 31 deep");
+    ASYNC_ASSERT_TASK((t->node.flags & 0xF8u) != 0xF8u,
+                      "finally sections and shields nested over 31 deep", t);
     f->flags |= ASYNC__F_FIN;
     t->node.flags += ASYNC__T_SHIELD;
 }
@@ -1698,14 +1934,14 @@ static inline int async__task_outcome(const async_task *other) {
 static inline int async__task_wait_start(async_task *t, async_frame *f,
                                          async_task *other) {
     int r;
-    ASYNC_ASSERT(other != t, "ASYNC_AWAIT_TASK: a task cannot await itself");
-    ASYNC_ASSERT(ASYNC__SPAWNED(other),
-                 "ASYNC_AWAIT_TASK: the awaited task was never spawned");
+    ASYNC_ASSERT_TASK(other != t, "ASYNC_AWAIT_TASK: a task cannot await itself", t);
+    ASYNC_ASSERT_TASK(ASYNC__SPAWNED(other),
+                      "ASYNC_AWAIT_TASK: the awaited task was never spawned", t);
     r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     if (other->node.magic != ASYNC__LIVE) return async__task_outcome(other);
-    ASYNC_ASSERT(other->loop == t->loop,
-                 "ASYNC_AWAIT_TASK: the awaited task runs on another loop");
+    ASYNC_ASSERT_TASK(other->loop == t->loop,
+                      "ASYNC_AWAIT_TASK: the awaited task runs on another loop", t);
     return async__park(t, &other->waiters);
 }
 
@@ -1727,7 +1963,7 @@ static inline void async__timeout_arm(async_task *t, async_frame *f,
                                       async_timeout *tmo, uint64_t deadline) {
     async_timeout *s;
     for (s = t->scopes; s; s = s->next)
-        ASYNC_ASSERT(s != tmo, "ASYNC_TIMEOUT_ARM: this timeout is already armed");
+        ASYNC_ASSERT_TASK(s != tmo, "ASYNC_TIMEOUT_ARM: this timeout is already armed", t);
     tmo->node.kind = ASYNC__K_TIMEOUT;
     tmo->node.flags = 0;
     tmo->node.magic = 0;
@@ -1766,6 +2002,15 @@ static inline void async__finish(async_loop *loop, async_task *t) {
     t->node.where = ASYNC__W_DONE;
     t->node.magic = ASYNC__DEAD;
     loop->ntasks--;
+#ifndef ASYNC_NO_INTROSPECTION
+    if (t->next == t) {
+        loop->tasks = NULL;
+    } else {
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        if (loop->tasks == t) loop->tasks = t->next;
+    }
+#endif
     async__wake_all(loop, &t->waiters, 1);
 }
 
@@ -1775,9 +2020,13 @@ static inline void async__fire_timers(async_loop *loop) {
     while (loop->heap && loop->heap->deadline <= now) {
         async__node *n = loop->heap;
         async__heap_remove(loop, n);
-        if (n->kind == ASYNC__K_TASK)
+        if (n->kind == ASYNC__K_TASK) {
+            ASYNC_ASSERT_TASK(n->magic == ASYNC__LIVE,
+                              "the loop met a sleeping task whose storage was "
+                              "overwritten, freed or reused before it finished",
+                              async__task_of(n));
             async__push_ready(loop, async__task_of(n));
-        else
+        } else
             async__timeout_fire((async_timeout *)(void *)n);
     }
 }
@@ -1793,8 +2042,15 @@ static inline void async__run_ready(async_loop *loop) {
         t = loop->head;
         loop->head = async__task_of(t->node.link.l.next);
         if (!loop->head) loop->tail = NULL;
+        ASYNC_ASSERT_TASK(t->node.magic == ASYNC__LIVE,
+                          "the loop met a scheduled task whose storage was "
+                          "overwritten, freed or reused before it finished", t);
         loop->current = t; /* its place stays READY: nothing to undo */
-        r = t->fn(t, t->state);
+        {
+            ASYNC__TRACE_BEFORE(loop, t)
+            r = t->fn(t, t->state);
+            ASYNC__TRACE_AFTER(loop, t, r)
+        }
         if (r) {
             if (r == 1)
                 async__finish(loop, t);
@@ -1808,9 +2064,9 @@ static inline void async__run_ready(async_loop *loop) {
 static inline int async__run(async_loop *loop, async_task *until) {
     int rc = ASYNC_OK;
     if (!loop) return ASYNC_EINVAL;
-    ASYNC_ASSERT(!(loop->flags & ASYNC__L_RUNNING),
-                 "async_run: the loop is already running (called from inside "
-                 "one of its own tasks)");
+    ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
+                      "async_run: the loop is already running (called from "
+                      "inside one of its own tasks)", loop->current);
     if (!(loop->flags & ASYNC_VIRTUAL) && !loop->clock) return ASYNC_ENOCLOCK;
     loop->flags |= ASYNC__L_RUNNING;
     for (;;) {
@@ -1995,7 +2251,8 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
             async__list_push(&w->task->waiters, &w->node);
     }
     while (ac->reported < ac->n) {
-        ASYNC__WAIT(ASYNC__ID, async__ac_start(async__t, async__f, ac),
+        ASYNC__WAIT(ASYNC__ID, ASYNC__S_COMPLETED, "ASYNC_AS_COMPLETED",
+                    async__ac_start(async__t, async__f, ac),
                     async__ac_start(async__t, async__f, ac));
         if (ASYNC_STATUS() != ASYNC_OK) break;
         w = (async_waiter *)(void *)async__list_pop(&ac->done);
@@ -2010,9 +2267,25 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
 
 /* ---- queues -------------------------------------------------------------------- */
 
+/* Queues, events and semaphores carry a mark derived from their address, so
+ * that initialising one again, or destroying it, can tell whether tasks still
+ * wait on it without trusting the fields of uninitialised storage. */
+#define ASYNC__OBJ_LIVE(obj) ((unsigned)(uintptr_t)(obj) ^ 0x5a17c0deu)
+#define ASYNC__OBJ_DEAD(obj) ((unsigned)(uintptr_t)(obj) ^ 0xdead0b1eu)
+#define ASYNC__CHECK_UNUSED(obj, first_waiter, msg)                           \
+    ASYNC_ASSERT_TASK((obj)->live != ASYNC__OBJ_LIVE(obj) || !(first_waiter), \
+                      msg, async__list_task(first_waiter))
+static inline const async_task *async__list_task(const async__node *n) {
+    return n && n->kind == ASYNC__K_TASK ? (const async_task *)(const void *)n : NULL;
+}
+
 static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
                                    size_t elem_size) {
     if (!q || !buf || !capacity || !elem_size) return ASYNC_EINVAL;
+    ASYNC__CHECK_UNUSED(q, q->getters ? q->getters : q->putters ? q->putters : q->joiners,
+                        "async_queue_init: the queue is initialised again while "
+                        "tasks wait on it (they would never wake)");
+    q->live = ASYNC__OBJ_LIVE(q);
     q->buf = (unsigned char *)buf;
     q->cap = capacity;
     q->size = elem_size;
@@ -2024,6 +2297,14 @@ static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
 }
 
 static inline size_t async_queue_size(const async_queue *q) { return q->count; }
+
+static inline void async_queue_destroy(async_queue *q) {
+    ASYNC__CHECK_UNUSED(q, q->getters ? q->getters : q->putters ? q->putters : q->joiners,
+                        "async_queue_destroy: tasks still wait on the queue "
+                        "(they would never wake)");
+    q->live = ASYNC__OBJ_DEAD(q);
+    q->getters = q->putters = q->joiners = NULL;
+}
 
 /* A woken getter / putter gets an item / slot set aside for it. */
 static inline void async__queue_hand_item(async_loop *loop, async_queue *q) {
@@ -2076,6 +2357,7 @@ static inline int async_queue_try_get(async_queue *q, void *item) {
 static inline int async__put_start(async_task *t, async_frame *f, async_queue *q,
                                    const void *item) {
     int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_PUT: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (q->closed) return ASYNC_ECLOSED;
     if (q->count + q->held_slots < q->cap && !q->putters) {
@@ -2107,6 +2389,7 @@ static inline int async__put_resume(async_task *t, async_frame *f,
 static inline int async__get_start(async_task *t, async_frame *f, async_queue *q,
                                    void *item) {
     int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_GET: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (q->count > q->held_items && !q->getters) {
         async__queue_take(q, item);
@@ -2151,6 +2434,7 @@ static inline void async_queue_task_done(async_queue *q) {
 
 static inline int async__join_start(async_task *t, async_frame *f, async_queue *q) {
     int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_JOIN: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
 }
@@ -2174,7 +2458,18 @@ static inline void async_queue_close(async_queue *q) {
 /* ---- events ---------------------------------------------------------------------- */
 
 static inline void async_event_init(async_event *e) {
+    ASYNC__CHECK_UNUSED(e, e->waiters,
+                        "async_event_init: the event is initialised again while "
+                        "tasks wait on it (they would never wake)");
+    e->live = ASYNC__OBJ_LIVE(e);
     e->set = 0;
+    e->waiters = NULL;
+}
+static inline void async_event_destroy(async_event *e) {
+    ASYNC__CHECK_UNUSED(e, e->waiters,
+                        "async_event_destroy: tasks still wait on the event "
+                        "(they would never wake)");
+    e->live = ASYNC__OBJ_DEAD(e);
     e->waiters = NULL;
 }
 static inline void async_event_set(async_event *e) {
@@ -2188,6 +2483,7 @@ static inline int async_event_is_set(const async_event *e) { return e->set; }
 static inline int async__event_start(async_task *t, async_frame *f,
                                      async_event *e) {
     int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(e->live != ASYNC__OBJ_DEAD(e), "ASYNC_EVENT_WAIT: the event was destroyed", t);
     if (r != ASYNC_OK) return r;
     return e->set ? ASYNC_OK : async__park(t, &e->waiters);
 }
@@ -2204,9 +2500,21 @@ static inline int async__event_resume(async_task *t, async_frame *f,
 
 static inline int async_semaphore_init(async_semaphore *s, long value) {
     if (!s || value < 0) return ASYNC_EINVAL;
+    ASYNC__CHECK_UNUSED(s, s->waiters,
+                        "async_semaphore_init: the semaphore (or lock) is "
+                        "initialised again while tasks wait on it (they would "
+                        "never wake)");
+    s->live = ASYNC__OBJ_LIVE(s);
     s->value = value;
     s->waiters = NULL;
     return ASYNC_OK;
+}
+static inline void async_semaphore_destroy(async_semaphore *s) {
+    ASYNC__CHECK_UNUSED(s, s->waiters,
+                        "async_semaphore_destroy: tasks still wait on the "
+                        "semaphore (or lock) (they would never wake)");
+    s->live = ASYNC__OBJ_DEAD(s);
+    s->waiters = NULL;
 }
 
 static inline int async_semaphore_try_acquire(async_semaphore *s) {
@@ -2226,6 +2534,7 @@ static inline void async_semaphore_release(async_semaphore *s) {
 static inline int async__sem_start(async_task *t, async_frame *f,
                                    async_semaphore *s) {
     int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(s->live != ASYNC__OBJ_DEAD(s), "ASYNC_SEM_ACQUIRE: the semaphore was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (async_semaphore_try_acquire(s) == ASYNC_OK) return ASYNC_OK;
     return async__park(t, &s->waiters);
@@ -2250,10 +2559,11 @@ static inline void async_lock_init(async_lock *l) {
     l->owner = NULL;
 }
 static inline int async_lock_locked(const async_lock *l) { return l->sem.value == 0; }
+static inline void async_lock_destroy(async_lock *l) { async_semaphore_destroy(&l->sem); }
 
 static inline void async__lock_release(async_task *t, async_lock *l) {
-    ASYNC_ASSERT(l->owner == t,
-                 "ASYNC_LOCK_RELEASE: the lock is not held by this task");
+    ASYNC_ASSERT_TASK(l->owner == t,
+                      "ASYNC_LOCK_RELEASE: the lock is not held by this task", t);
     l->owner = NULL;
     async_semaphore_release(&l->sem); /* straight to the next waiter */
 }
@@ -2319,7 +2629,8 @@ static inline int async__group_start(async_task *t, async_frame *f,
 static inline int async_group_wait_fn(async_task *task, void *state) {
     async_group *g = (async_group *)state;
     ASYNC_BEGIN(task, g);
-    ASYNC__WAIT(ASYNC__ID, async__group_start(async__t, async__f, g),
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_GROUP, "ASYNC_GROUP_WAIT",
+                async__group_start(async__t, async__f, g),
                 async__group_start(async__t, async__f, g));
     ASYNC_FINALLY;
     if (g->pending) async__group_cancel_all(g); /* cancelled or timed out */
@@ -2378,6 +2689,9 @@ fail : {
 
 static inline void async_loop_close(async_loop *loop) {
     if (!loop) return;
+#ifdef ASYNC_TRACE
+    async_trace_stop(loop);
+#endif
     if (loop->iofd >= 0) close(loop->iofd);
     if (loop->timerfd >= 0) close(loop->timerfd);
     if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) close(loop->wakefd_w);
@@ -2953,8 +3267,419 @@ static inline int async_step(async_loop *loop) {
 
 #else /* no I/O */
 static inline int async_loop_prepare(async_loop *loop) { return loop ? ASYNC_OK : ASYNC_EINVAL; }
-static inline void async_loop_close(async_loop *loop) { (void)loop; }
+static inline void async_loop_close(async_loop *loop) {
+#ifdef ASYNC_TRACE
+    async_trace_stop(loop);
+#else
+    (void)loop;
+#endif
+}
 #endif /* ASYNC__IO */
+
+/* ==========================================================================
+ * Introspection and tracing
+ * ========================================================================== */
+
+/* A bounded string builder that needs no stdio (freestanding builds too). */
+typedef struct {
+    char *buf;
+    size_t size, len;
+} async__fmt;
+
+static inline void async__put_c(async__fmt *o, char c) {
+    if (o->len + 1 < o->size) o->buf[o->len] = c;
+    o->len++;
+}
+static inline void async__put_s(async__fmt *o, const char *s) {
+    while (*s) async__put_c(o, *s++);
+}
+static inline void async__put_u(async__fmt *o, uint64_t v) {
+    char d[20];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    while (n) async__put_c(o, d[--n]);
+}
+static inline void async__put_p(async__fmt *o, const void *p) {
+    uintptr_t v = (uintptr_t)p;
+    char d[2 * sizeof v];
+    int n = 0;
+    async__put_s(o, "0x");
+    do {
+        d[n++] = "0123456789abcdef"[v & 15u];
+        v >>= 4;
+    } while (v);
+    while (n) async__put_c(o, d[--n]);
+}
+/* ns as seconds with microseconds: "1.500000 s". */
+static inline void async__put_ns(async__fmt *o, uint64_t ns) {
+    uint64_t us = (ns % 1000000000u) / 1000u;
+    int i;
+    async__put_u(o, ns / 1000000000u);
+    async__put_c(o, '.');
+    for (i = 100000; i > 0; i /= 10) async__put_c(o, (char)('0' + (int)(us / (uint64_t)i % 10)));
+    async__put_s(o, " s");
+}
+static inline void async__put_task_name(async__fmt *o, const async_task *t) {
+    const char *name = async_task_name(t);
+    if (name) {
+        async__put_c(o, '"');
+        async__put_s(o, name);
+        async__put_c(o, '"');
+    } else {
+        async__put_s(o, "task ");
+        async__put_p(o, t);
+    }
+}
+static inline size_t async__list_len(const async__node *head) {
+    const async__node *n = head;
+    size_t k = 0;
+    if (n) do {
+            k++;
+            n = n->link.l.next;
+        } while (n != head);
+    return k;
+}
+#define ASYNC__OWNER(owner, type, member)                                     \
+    ((const type *)(const void *)((const char *)(owner) - offsetof(type, member)))
+
+/* What a waiting task waits on, found from the wait list it is in. */
+static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
+#ifndef ASYNC_NO_INTROSPECTION
+    async__node *const *owner = t->node.link.l.owner;
+    int kind = t->site ? t->site->kind : 0;
+    if (kind == ASYNC__S_TASK) {
+        const async_task *other = ASYNC__OWNER(owner, async_task, waiters);
+        async__put_s(o, " on ");
+        async__put_task_name(o, other);
+    } else if (kind == ASYNC__S_PUT || kind == ASYNC__S_GET || kind == ASYNC__S_JOIN) {
+        const async_queue *q = kind == ASYNC__S_PUT   ? ASYNC__OWNER(owner, async_queue, putters)
+                               : kind == ASYNC__S_GET ? ASYNC__OWNER(owner, async_queue, getters)
+                                                      : ASYNC__OWNER(owner, async_queue, joiners);
+        async__put_s(o, " on queue ");
+        async__put_p(o, q);
+        async__put_s(o, " (");
+        async__put_u(o, q->count);
+        async__put_s(o, " of ");
+        async__put_u(o, q->cap);
+        async__put_s(o, " items, ");
+        async__put_u(o, async__list_len(q->getters));
+        async__put_s(o, " getters, ");
+        async__put_u(o, async__list_len(q->putters));
+        async__put_s(o, " putters");
+        if (kind == ASYNC__S_JOIN) {
+            async__put_s(o, ", ");
+            async__put_u(o, q->unfinished);
+            async__put_s(o, " not done");
+        }
+        if (q->closed) async__put_s(o, ", closed");
+        async__put_c(o, ')');
+    } else if (kind == ASYNC__S_EVENT) {
+        const async_event *e = ASYNC__OWNER(owner, async_event, waiters);
+        async__put_s(o, " on event ");
+        async__put_p(o, e);
+        async__put_s(o, e->set ? " (set)" : " (not set)");
+    } else if (kind == ASYNC__S_SEM) {
+        const async_semaphore *s = ASYNC__OWNER(owner, async_semaphore, waiters);
+        async__put_s(o, " on semaphore ");
+        async__put_p(o, s);
+        async__put_s(o, " (value ");
+        async__put_u(o, (uint64_t)s->value);
+        async__put_s(o, ", ");
+        async__put_u(o, async__list_len(s->waiters));
+        async__put_s(o, " waiting)");
+    }
+#ifdef ASYNC__IO
+    else if (kind == ASYNC__S_IO) {
+        /* readers comes first in async_io, so this guess reads inside it */
+        const async_io *io = ASYNC__OWNER(owner, async_io, readers);
+        const char *dir = " readable";
+        if (io->loop != t->loop || &io->readers != owner) {
+            io = ASYNC__OWNER(owner, async_io, writers);
+            dir = " writable";
+        }
+        async__put_s(o, " on fd ");
+        async__put_u(o, (uint64_t)(unsigned)io->fd);
+        async__put_s(o, dir);
+    } else if (kind == ASYNC__S_SELECT) {
+        const async_io_select *sel = ASYNC__OWNER(owner, async_io_select, waiter);
+        async__put_s(o, " on ");
+        async__put_u(o, sel->n);
+        async__put_s(o, " fds");
+    } else if (kind == ASYNC__S_THREAD) {
+        async__put_s(o, " on a worker thread");
+    }
+#endif
+    else if (kind == ASYNC__S_GROUP) {
+        const async_group *g = ASYNC__OWNER(owner, async_group, waiter);
+        async__put_s(o, " on task group ");
+        async__put_p(o, g);
+        async__put_s(o, " (");
+        async__put_u(o, g->pending);
+        async__put_s(o, " of ");
+        async__put_u(o, g->n);
+        async__put_s(o, " running)");
+    } else if (kind == ASYNC__S_COMPLETED) {
+        const async_as_completed *ac = ASYNC__OWNER(owner, async_as_completed, consumer);
+        async__put_s(o, " on as_completed (");
+        async__put_u(o, ac->reported);
+        async__put_s(o, " of ");
+        async__put_u(o, ac->n);
+        async__put_s(o, " reported)");
+    }
+#else
+    (void)o;
+    (void)t;
+#endif
+}
+
+static inline size_t async_task_describe(const async_task *t, char *buf, size_t size) {
+    async__fmt o;
+    o.buf = buf;
+    o.size = buf ? size : 0;
+    o.len = 0;
+    if (!t) {
+        async__put_s(&o, "(no task)");
+    } else if (!ASYNC__SPAWNED(t)) {
+        async__put_s(&o, "task ");
+        async__put_p(&o, t);
+        async__put_s(&o, " (this storage does not hold a spawned task)");
+    } else {
+        async_loop *loop = t->loop;
+        const async_site *site = NULL;
+        async__put_task_name(&o, t);
+        if (t->node.magic == ASYNC__DEAD) {
+            async__put_s(&o, (t->node.flags & ASYNC__T_CANCEL) ? " cancelled" : " done");
+        } else {
+            int where = t->node.where;
+#ifndef ASYNC_NO_INTROSPECTION
+            site = t->site;
+#endif
+            if (loop->current == t)
+                async__put_s(&o, " running");
+            else if (where == ASYNC__W_READY)
+                async__put_s(&o, site ? " ready" : " ready, not started");
+            else if (where == ASYNC__W_SLEEPING)
+                async__put_s(&o, " sleeping");
+            else if (where == ASYNC__W_WAITING)
+                async__put_s(&o, " waiting");
+            else
+                async__put_s(&o, " suspended");
+            if (site && loop->current != t) {
+                async__put_s(&o, " in ");
+                async__put_s(&o, site->func);
+                async__put_s(&o, " at ");
+                async__put_s(&o, site->file);
+                async__put_c(&o, ':');
+                async__put_u(&o, (uint64_t)site->line);
+                async__put_s(&o, ": ");
+                async__put_s(&o, site->what);
+            }
+            if (where == ASYNC__W_SLEEPING) {
+                uint64_t now = loop->now;
+                async__put_s(&o, ", ");
+                if (t->node.deadline >= (uint64_t)INT64_MAX) /* 292 years */
+                    async__put_s(&o, "forever");
+                else {
+                    async__put_ns(&o, t->node.deadline > now ? t->node.deadline - now : 0);
+                    async__put_s(&o, " left");
+                }
+            } else if (where == ASYNC__W_WAITING) {
+                async__put_waiting_on(&o, t);
+            }
+            if (t->scopes) {
+                const async_timeout *s = t->scopes;
+                async__put_s(&o, "; timeout ");
+                if (s->node.where == ASYNC__W_FIRED) {
+                    async__put_s(&o, "expired");
+                } else {
+                    async__put_s(&o, "in ");
+                    async__put_ns(&o, s->node.deadline > loop->now ? s->node.deadline - loop->now : 0);
+                }
+            }
+            if (t->node.flags & ASYNC__T_CANCEL) async__put_s(&o, "; being cancelled");
+        }
+    }
+    if (o.size) o.buf[o.len < o.size ? o.len : o.size - 1] = '\0';
+    return o.len;
+}
+
+static inline void async_dump_with(const async_loop *loop, async_write_fn write,
+                                   void *ctx) {
+    char line[512];
+    async__fmt o;
+    o.buf = line;
+    o.size = sizeof line;
+    o.len = 0;
+    async__put_s(&o, "loop ");
+    async__put_p(&o, loop);
+    async__put_s(&o, ": ");
+    async__put_u(&o, loop->ntasks);
+    async__put_s(&o, " pending tasks, ");
+    async__put_u(&o, loop->nheap);
+    async__put_s(&o, " timers, time ");
+    async__put_ns(&o, loop->now);
+    if (loop->flags & ASYNC_VIRTUAL) async__put_s(&o, " (virtual)");
+    line[o.len < o.size ? o.len : o.size - 1] = '\0';
+    write(ctx, line);
+#ifndef ASYNC_NO_INTROSPECTION
+    if (loop->tasks) {
+        const async_task *t = loop->tasks;
+        do {
+            line[0] = ' ';
+            line[1] = ' ';
+            async_task_describe(t, line + 2, sizeof line - 2);
+            write(ctx, line);
+            t = t->next;
+        } while (t != loop->tasks);
+    }
+#else
+    write(ctx, "  (tasks not listed: built with ASYNC_NO_INTROSPECTION)");
+#endif
+}
+
+#ifndef ASYNC_NO_OS
+static inline void async__dump_line(void *ctx, const char *line) {
+    fputs(line, (FILE *)ctx);
+    fputc('\n', (FILE *)ctx);
+}
+static inline void async_dump(const async_loop *loop, FILE *out) {
+    async_dump_with(loop, async__dump_line, out);
+    fflush(out);
+}
+#endif
+
+#ifdef ASYNC_TRACE
+static inline void async__trace_str(FILE *f, const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+/* The loop's own clock (virtual time on a virtual loop), as trace time. */
+static inline uint64_t async__trace_now(async_loop *loop) {
+    return async_now(loop);
+}
+
+/* Starts an event: separator, phase, task row and timestamp in us. */
+static inline FILE *async__trace_event(async_loop *loop, const async_task *t,
+                                       const char *ph, uint64_t at) {
+    FILE *f = loop->trace;
+    uint64_t rel = at > loop->trace_t0 ? at - loop->trace_t0 : 0;
+    fputs(loop->trace_events++ ? ",\n" : "\n", f);
+    fprintf(f, "{\"ph\":\"%s\",\"pid\":1,\"tid\":%lu,\"ts\":%llu.%03u", ph,
+            (unsigned long)((uintptr_t)t % 2147483647u), (unsigned long long)(rel / 1000u),
+            (unsigned)(rel % 1000u));
+    return f;
+}
+
+/* One row per task: Perfetto names the row after the task. */
+static inline void async__trace_name(async_loop *loop, const async_task *t) {
+    char name[96];
+    async__fmt o;
+    FILE *f = async__trace_event(loop, t, "M", loop->trace_t0);
+    o.buf = name;
+    o.size = sizeof name;
+    o.len = 0;
+    if (async_task_name(t))
+        async__put_s(&o, async_task_name(t));
+    else
+        async__put_task_name(&o, t);
+    name[o.len < o.size ? o.len : o.size - 1] = '\0';
+    fputs(",\"name\":\"thread_name\",\"args\":{\"name\":\"", f);
+    async__trace_str(f, name);
+    fputs("\"}}", f);
+}
+
+/* The task suspended: open a slice named after where, until it resumes. */
+static inline void async__trace_wait(async_loop *loop, const async_task *t,
+                                     uint64_t at) {
+    FILE *f = async__trace_event(loop, t, "B", at);
+    fputs(",\"cat\":\"wait\",\"name\":\"", f);
+#ifndef ASYNC_NO_INTROSPECTION
+    if (t->site) {
+        async__trace_str(f, t->site->what);
+        fprintf(f, "\",\"args\":{\"at\":\"");
+        async__trace_str(f, t->site->file);
+        fprintf(f, ":%d\",\"in\":\"", t->site->line);
+        async__trace_str(f, t->site->func);
+        fputs("\"}}", f);
+        return;
+    }
+#endif
+    fputs("suspended\"}", f);
+}
+
+static inline uint64_t async__trace_resume(async_loop *loop, async_task *t,
+                                           int fresh) {
+    uint64_t now = async__trace_now(loop);
+    if (fresh)
+        async__trace_name(loop, t);
+    else
+        fputs("}", async__trace_event(loop, t, "E", now));
+    return now;
+}
+
+static inline void async__trace_slice(async_loop *loop, async_task *t,
+                                      uint64_t start, int fresh, int r) {
+    uint64_t end = async__trace_now(loop), d = end - start;
+    FILE *f = async__trace_event(loop, t, "X", start);
+    (void)fresh;
+    fprintf(f, ",\"dur\":%llu.%03u,\"cat\":\"run\",\"name\":\"%s\"}",
+            (unsigned long long)(d / 1000u), (unsigned)(d % 1000u), r == 1 ? "run, finished" : "run");
+    if (r != 1) async__trace_wait(loop, t, end);
+}
+
+static inline int async_trace_start(async_loop *loop, const char *path) {
+    FILE *f;
+    if (!loop || !path) return ASYNC_EINVAL;
+    async_trace_stop(loop);
+    f = fopen(path, "w");
+    if (!f) return -errno;
+    loop->trace = f;
+    loop->trace_t0 = async__trace_now(loop);
+    loop->trace_events = 0;
+    fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", f);
+    fputs("\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"async.h loop\"}}", f);
+    loop->trace_events = 1;
+#ifndef ASYNC_NO_INTROSPECTION
+    if (loop->tasks) { /* tasks already under way: name them, open their waits */
+        const async_task *t = loop->tasks;
+        do {
+            async__trace_name(loop, t);
+            if (t->site && t != loop->current) async__trace_wait(loop, t, loop->trace_t0);
+            t = t->next;
+        } while (t != loop->tasks);
+    }
+#endif
+    return ASYNC_OK;
+}
+
+static inline void async_trace_stop(async_loop *loop) {
+    if (!loop || !loop->trace) return;
+#ifndef ASYNC_NO_INTROSPECTION
+    if (loop->tasks) { /* close the waits still open */
+        const async_task *t = loop->tasks;
+        uint64_t now = async__trace_now(loop);
+        do {
+            if (t->site && t != loop->current) fputs("}", async__trace_event(loop, t, "E", now));
+            t = t->next;
+        } while (t != loop->tasks);
+    }
+#endif
+    fputs("\n]}\n", loop->trace);
+    fclose(loop->trace);
+    loop->trace = NULL;
+}
+#endif /* ASYNC_TRACE */
 
 #ifdef __cplusplus
 }

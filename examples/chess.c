@@ -2,6 +2,7 @@
  * clock with real coroutines.
  *
  *   build/chess [-b BOARDS] [-m MOVE_PAIRS] [-M MASTER_SECS] [-o OPPONENT_SECS]
+ *               [--trace FILE]
  *
  * A master plays 24 opponents, 30 move pairs a game; she needs 5 s a move,
  * each opponent 55 s.  One game at a time (synchronous) takes
@@ -12,8 +13,12 @@
  * Both exhibitions run as coroutines.  The master and every opponent are
  * tasks; a board hands the turn back and forth through two events.  The
  * sleeps stand for thinking; on the virtual clock the whole 12-hour day is
- * simulated in an instant and the totals are exact. */
+ * simulated in an instant and the totals are exact.  --trace FILE writes the
+ * asynchronous exhibition as a timeline (Chrome trace-event JSON, virtual
+ * time): open it in https://ui.perfetto.dev and watch the master go from
+ * board to board while every opponent thinks. */
 #include <stdio.h>
+#define ASYNC_TRACE 1 /* compile in async_trace_start (for --trace) */
 #include "async.h"
 #include "common.h"
 
@@ -98,6 +103,8 @@ int main(int argc, char **argv) {
     static async_task tasks[MAX_BOARDS + 1];
     static struct async_master am;
     static struct sync_master sm;
+    static char names[MAX_BOARDS][24];
+    const char *trace = ex_string(argc, argv, "--trace");
     struct config cfg;
     async_loop loop;
     int i;
@@ -120,18 +127,24 @@ int main(int argc, char **argv) {
     print_total("Synchronous", async_time(&loop));
 
     async_loop_init(&loop, ASYNC_VIRTUAL);
+    if (trace && async_trace_start(&loop, trace) != ASYNC_OK) {
+        perror(trace);
+        return 2;
+    }
     for (i = 0; i < cfg.boards; i++) {
         async_event_init(&boards[i].master_turn);
         async_event_init(&boards[i].opponent_turn);
         async_event_set(&boards[i].master_turn); /* the master opens every game */
         opponents[i].cfg = &cfg;
         opponents[i].b = &boards[i];
-        async_spawn(&loop, &tasks[i + 1], opponent, &opponents[i]);
+        snprintf(names[i], sizeof names[i], "opponent %d", i + 1);
+        async_spawn_named(&loop, &tasks[i + 1], opponent, &opponents[i], names[i]);
     }
     am.cfg = &cfg;
     am.boards = boards;
-    async_spawn(&loop, &tasks[0], async_master, &am);
+    async_spawn_named(&loop, &tasks[0], async_master, &am, "master");
     if (async_run(&loop) != ASYNC_OK) return 1;
     print_total("Asynchronous", async_time(&loop));
+    async_loop_close(&loop); /* also finishes the trace file */
     return 0;
 }

@@ -15,6 +15,14 @@ static inline int ex_flag(int argc, char **argv, const char *name) {
     return 0;
 }
 
+/* The argument after `name` (e.g. "--trace out.json"), or NULL. */
+static inline const char *ex_string(int argc, char **argv, const char *name) {
+    int i;
+    for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return NULL;
+}
+
 /* The number after `name` (e.g. "-p 5"), or `fallback`. */
 static inline long ex_option(int argc, char **argv, const char *name, long fallback) {
     int i;

@@ -2,6 +2,8 @@
  *
  *   build/countasync            One One One, a second, Two Two Two: ~1 s
  *   build/countasync --virtual  the same output, with simulated time, at once
+ *   build/countasync --trace t.json   also write a timeline of the tasks:
+ *                               open t.json in https://ui.perfetto.dev
  *
  * Python:
  *     async def count():
@@ -15,7 +17,9 @@
  * it uses almost no CPU while waiting. */
 #include <stdio.h>
 #include <string.h>
+#define ASYNC_TRACE 1 /* compile in async_trace_start (for --trace) */
 #include "async.h"
+#include "common.h"
 
 /* count() needs no state of its own, but every coroutine has a frame. */
 struct count { async_frame frame; };
@@ -46,7 +50,8 @@ static int main_coro(async_task *task, void *arg) {
     int i;
     ASYNC_BEGIN(task, s);
     for (i = 0; i < 3; i++) {
-        async_spawn(ASYNC_LOOP(), &s->tasks[i], count, &s->counts[i]);
+        static const char *const names[3] = {"count 1", "count 2", "count 3"};
+        async_spawn_named(ASYNC_LOOP(), &s->tasks[i], count, &s->counts[i], names[i]);
         s->all[i] = &s->tasks[i];
     }
     ASYNC_GATHER(&s->gather, s->all, 3, NULL);
@@ -56,13 +61,19 @@ static int main_coro(async_task *task, void *arg) {
 int main(int argc, char **argv) {
     static struct main_state s; /* static storage starts zeroed, as tasks must */
     static async_task main_task;
+    const char *trace = ex_string(argc, argv, "--trace");
     async_loop loop;
     double start;
     int rc;
-    async_loop_init(&loop, argc > 1 && strcmp(argv[1], "--virtual") == 0 ? ASYNC_VIRTUAL : 0);
+    async_loop_init(&loop, ex_flag(argc, argv, "--virtual") ? ASYNC_VIRTUAL : 0);
+    if (trace && async_trace_start(&loop, trace) != ASYNC_OK) {
+        perror(trace);
+        return 2;
+    }
     start = async_time(&loop);
-    async_spawn(&loop, &main_task, main_coro, &s);
+    async_spawn_named(&loop, &main_task, main_coro, &s, "main");
     rc = async_run(&loop);
     printf("countasync executed in %.2f seconds.\n", async_time(&loop) - start);
+    async_loop_close(&loop); /* also finishes the trace file */
     return rc == ASYNC_OK ? 0 : 1;
 }

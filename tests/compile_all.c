@@ -2,6 +2,7 @@
  * the header builds warning-free in each language mode and backend.  Built as
  * C and as C++; run once to check it also works. */
 #define ASYNC_SHORT_NAMES
+#include <stdio.h>
 #include "async.h"
 
 struct leaf {
@@ -106,11 +107,64 @@ static int io_check(void) {
 static int io_check(void) { return 0; }
 #endif
 
+static void count_line(void *ctx, const char *line) {
+    (void)line;
+    ++*(int *)ctx;
+}
+
+/* Introspection, destroy functions and (with ASYNC_TRACE) tracing. */
+static int introspect_check(void) {
+    static struct leaf l;
+    static async_task t;
+    static async_queue q;
+    static async_event e;
+    static async_semaphore sem;
+    static async_lock lock;
+    static int buf[1];
+    char line[128];
+    int lines = 0;
+    async_loop loop;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+#ifdef ASYNC_TRACE
+    if (async_trace_start(&loop, "build/compile_all_trace.json") != ASYNC_OK &&
+        async_trace_start(&loop, "/tmp/compile_all_trace.json") != ASYNC_OK)
+        return 1;
+#endif
+    if (async_spawn_named(&loop, &t, leaf_fn, &l, "leaf") != ASYNC_OK) return 1;
+    async_task_set_name(&t, "leaf");
+    async_dump_with(&loop, count_line, &lines);
+    if (async_task_describe(&t, line, sizeof line) == 0) return 1;
+    if (async_run(&loop) != ASYNC_OK) return 1;
+#ifndef ASYNC_NO_INTROSPECTION
+    if (lines != 2 || !async_task_name(&t)) return 1;
+#endif
+#ifdef ASYNC_TRACE
+    async_trace_stop(&loop);
+#endif
+    {
+        FILE *f = tmpfile();
+        if (!f) return 1;
+        async_dump(&loop, f);
+        fclose(f);
+    }
+    async_queue_init(&q, buf, 1, sizeof buf[0]);
+    async_queue_destroy(&q);
+    async_event_init(&e);
+    async_event_destroy(&e);
+    async_semaphore_init(&sem, 1);
+    async_semaphore_destroy(&sem);
+    async_lock_init(&lock);
+    async_lock_destroy(&lock);
+    async_loop_close(&loop);
+    return 0;
+}
+
 int main(void) {
     static struct root r;
     static async_task t;
     async_loop loop;
     int rc = async_loop_init(&loop, ASYNC_VIRTUAL);
+    if (introspect_check()) return 6;
     rc |= async_spawn(&loop, &t, root_fn, &r);
     rc |= async_run_until(&loop, &t);
     rc |= async_run(&loop);

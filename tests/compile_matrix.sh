@@ -26,6 +26,9 @@ for cc in gcc clang; do
     done
     try $cc c99 "-DASYNC_POLL=1" c
     try $cc c99 "-DASYNC_NO_IO=1" c
+    try $cc c99 "-DASYNC_NO_INTROSPECTION=1" c
+    try $cc c99 "-DASYNC_TRACE=1" c
+    try $cc c99 "-DASYNC_TRACE=1 -DASYNC_LABELS=1 -DASYNC_NO_IO=1" c
 done
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || continue
@@ -33,6 +36,8 @@ for cxx in g++ clang++; do
         try $cxx $std "" c++
         try $cxx $std "-DASYNC_LABELS=1" c++
     done
+    try $cxx c++11 "-DASYNC_TRACE=1" c++
+    try $cxx c++11 "-DASYNC_NO_INTROSPECTION=1" c++
 done
 echo "compile matrix: $n passed, $fail failed"
 [ "$fail" -eq 0 ]

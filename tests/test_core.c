@@ -888,14 +888,22 @@ Test(labels, the_suite_was_built_with_the_backend_it_claims) {
 }
 
 Test(memory, the_documented_sizes_hold_on_64_bit) {
-    if (sizeof(void *) != 8) cr_skip_test("sizes are documented for 64-bit targets");
+    if (sizeof(void *) != 8) { /* 32-bit: pointers halve, so do the sizes */
+        cr_assert_leq(sizeof(async_task), 64);
+        cr_assert_leq(sizeof(async_frame), 16);
+        return;
+    }
+#ifdef ASYNC_NO_INTROSPECTION
     cr_assert_eq(sizeof(async_task), 80);
+#else
+    cr_assert_eq(sizeof(async_task), 112, "80 + name, site and task-list links");
+#endif
     cr_assert_eq(sizeof(async_frame), (ASYNC_LABELS_ON ? 24 : 16));
     cr_assert_eq(sizeof(async_timeout), 72);
     cr_assert_eq(sizeof(async_waiter), 64);
 #ifdef ASYNC_NO_IO
-    cr_assert_eq(sizeof(async_loop), 88);
+    cr_assert_eq(sizeof(async_loop), 96);
 #else
-    cr_assert_eq(sizeof(async_loop), 152);
+    cr_assert_eq(sizeof(async_loop), 160);
 #endif
 }

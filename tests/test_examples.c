@@ -396,3 +396,79 @@ Test(examples, to_thread_keeps_the_ticker_going, .timeout = 30) {
     for (p = out; (p = strstr(p, "ticker: tick")) != NULL && p < done; p++) ticks++;
     cr_assert_geq(ticks, 3, "the ticker stopped while the worker blocked:\n%s", out);
 }
+
+/* ---- --trace: Chrome trace-event JSON --------------------------------- */
+
+static char *slurp(const char *path) {
+    static char buf[1 << 20];
+    size_t n;
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no trace written at %s", path);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int count_of(const char *s, const char *sub) {
+    int n = 0;
+    while ((s = strstr(s, sub)) != NULL) n++, s++;
+    return n;
+}
+
+Test(examples, countasync_trace_shows_three_overlapping_sleeps) {
+    char path[] = "/tmp/async-trace-XXXXXX";
+    char args[64];
+    const char *j;
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    snprintf(args, sizeof args, "--virtual --trace %s", path);
+    cr_assert_str_eq(run_example("countasync", args),
+                     "One\nOne\nOne\nTwo\nTwo\nTwo\ncountasync executed in 1.00 seconds.\n");
+    j = slurp(path);
+    cr_assert(strncmp(j, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", 38) == 0, "%.80s", j);
+    cr_assert_not_null(strstr(j, "\n]}\n"), "the trace is closed");
+    cr_assert_eq(count_of(j, "\"thread_name\""), 4, "main and three counts: %s", j);
+    cr_assert_not_null(strstr(j, "\"args\":{\"name\":\"count 3\"}"));
+    /* each count opens one sleep at 0 us and closes it at 1 s of virtual time */
+    cr_assert_eq(count_of(j, "\"name\":\"ASYNC_SLEEP\",\"args\":{\"at\":\"examples/countasync.c:"), 3, "%s", j);
+    cr_assert_eq(count_of(j, "\"ph\":\"B\""), count_of(j, "\"ph\":\"E\""), "every wait is closed");
+    cr_assert_eq(count_of(j, "\"ph\":\"E\",\"pid\":1,\"tid\":"), 4);
+    cr_assert_eq(count_of(j, "\"ts\":1000000.000}"), 4, "three sleeps and the gather end at 1 s: %s", j);
+    cr_assert_eq(count_of(j, "\"name\":\"run, finished\""), 4);
+    unlink(path);
+}
+
+Test(examples, chess_trace_has_a_row_per_player) {
+    char path[] = "/tmp/async-trace-XXXXXX";
+    char args[64];
+    const char *j;
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    snprintf(args, sizeof args, "-b 3 -m 2 --trace %s", path);
+    cr_assert_not_null(strstr(run_example("chess", args), "Asynchronous exhibition: 130 s"));
+    j = slurp(path);
+    cr_assert_eq(count_of(j, "\"thread_name\""), 4, "a master and 3 opponents");
+    cr_assert_not_null(strstr(j, "{\"name\":\"opponent 3\"}"));
+    cr_assert_not_null(strstr(j, "{\"name\":\"master\"}"));
+    cr_assert_eq(count_of(j, "\"ph\":\"B\""), count_of(j, "\"ph\":\"E\""));
+    /* the opponents' first 55 s thinks start 5 s apart (one master move
+     * each) and end at 60, 65 and 70 s: they overlap */
+    cr_assert_geq(count_of(j, "\"ts\":60000000.000}"), 1, "%s", j);
+    cr_assert_geq(count_of(j, "\"ts\":65000000.000}"), 1);
+    cr_assert_geq(count_of(j, "\"ts\":70000000.000}"), 1);
+    unlink(path);
+}
+
+Test(examples, stuck_dumps_who_waits_on_what) {
+    const char *out = run_example("stuck", "");
+    cr_assert_not_null(strstr(out, "async_run: tasks remain that nothing can wake (deadlock)\n"), "%s", out);
+    cr_assert_not_null(strstr(out, ": 3 pending tasks, 0 timers, time 0.300000 s (virtual)\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "\n  \"main\" waiting in main_coro at examples/stuck.c:"), "%s", out);
+    cr_assert_not_null(strstr(out, ": ASYNC_QUEUE_GET on queue 0x"), "%s", out);
+    cr_assert_not_null(strstr(out, " (0 of 4 items, 1 getters, 0 putters)\n"), "%s", out);
+    cr_assert_eq(count_of(out, ": ASYNC_EVENT_WAIT on event 0x"), 2, "%s", out);
+    cr_assert_null(strstr(out, "ticker"), "a finished task is not listed: %s", out);
+}

@@ -104,3 +104,150 @@ Test(misuse, the_same_sequence_is_fine_without_the_mistake) {
     cr_assert_eq(async_spawn(&loop, &t, idle_fn, &s), ASYNC_OK, "a done task may be spawned again");
     cr_assert_eq(async_run(&loop), ASYNC_OK);
 }
+
+/* ---- more mistakes, each in its own forked test ----------------------- */
+
+static int self_spawn_fn(async_task *task, void *arg) {
+    misuse_st *s = (misuse_st *)arg;
+    ASYNC_BEGIN(task, s);
+    async_spawn(ASYNC_LOOP(), ASYNC_SELF(), idle_fn, s); /* the mistake */
+    ASYNC_END;
+}
+
+Test(misuse, spawning_a_running_task_again, .signal = SIGABRT) {
+    static async_task t;
+    static misuse_st s;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &t, self_spawn_fn, &s);
+    async_run(&loop);
+}
+
+Test(misuse, reusing_a_scheduled_tasks_storage, .signal = SIGABRT) {
+    static async_task t;
+    static misuse_st s;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &t, idle_fn, &s);
+    memset(&t, 0, sizeof t); /* the mistake: "fresh" storage, still queued */
+    async_spawn(&loop, &t, idle_fn, &s);
+}
+
+Test(misuse, overwriting_a_scheduled_task_is_caught_by_the_loop, .signal = SIGABRT) {
+    static async_task t[3];
+    static misuse_st s[3];
+    int i;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    for (i = 0; i < 3; i++) async_spawn(&loop, &t[i], idle_fn, &s[i]);
+    memset(&t[1], 0, sizeof t[1]); /* the mistake: reused while queued */
+    async_run(&loop);
+}
+
+typedef struct {
+    async_frame frame;
+    async_queue *q;
+    async_event *e;
+    async_semaphore *sem;
+    int item;
+} obj_st;
+
+static int obj_wait_fn(async_task *task, void *arg) {
+    obj_st *s = (obj_st *)arg;
+    ASYNC_BEGIN(task, s);
+    if (s->q) ASYNC_QUEUE_GET(s->q, &s->item);
+    if (s->e) ASYNC_EVENT_WAIT(s->e);
+    if (s->sem) ASYNC_SEM_ACQUIRE(s->sem);
+    ASYNC_END;
+}
+
+/* A task left waiting on one object: the starting point of the cases below. */
+static void leave_waiting(obj_st *s) {
+    static async_task t;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &t, obj_wait_fn, s);
+    cr_assert_eq(async_run(&loop), ASYNC_EDEADLK);
+}
+
+static async_queue mq;
+static int mq_buf[2];
+static async_event me;
+static async_semaphore msem;
+
+Test(misuse, destroying_a_queue_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_queue_init(&mq, mq_buf, 2, sizeof(int));
+    s.q = &mq;
+    leave_waiting(&s);
+    async_queue_destroy(&mq);
+}
+
+Test(misuse, reinitialising_a_queue_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_queue_init(&mq, mq_buf, 2, sizeof(int));
+    s.q = &mq;
+    leave_waiting(&s);
+    async_queue_init(&mq, mq_buf, 2, sizeof(int));
+}
+
+Test(misuse, waiting_on_a_destroyed_queue, .signal = SIGABRT) {
+    static obj_st s;
+    async_queue_init(&mq, mq_buf, 2, sizeof(int));
+    async_queue_destroy(&mq);
+    s.q = &mq;
+    leave_waiting(&s);
+}
+
+Test(misuse, destroying_an_event_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_event_init(&me);
+    s.e = &me;
+    leave_waiting(&s);
+    async_event_destroy(&me);
+}
+
+Test(misuse, reinitialising_an_event_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_event_init(&me);
+    s.e = &me;
+    leave_waiting(&s);
+    async_event_init(&me);
+}
+
+Test(misuse, destroying_a_semaphore_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_semaphore_init(&msem, 0);
+    s.sem = &msem;
+    leave_waiting(&s);
+    async_semaphore_destroy(&msem);
+}
+
+Test(misuse, reinitialising_a_semaphore_with_waiters, .signal = SIGABRT) {
+    static obj_st s;
+    async_semaphore_init(&msem, 0);
+    s.sem = &msem;
+    leave_waiting(&s);
+    async_semaphore_init(&msem, 3);
+}
+
+/* A suspension point outside ASYNC_BEGIN..ASYNC_END does not compile: the
+ * macros need the locals ASYNC_BEGIN declares.  Checked with the compiler
+ * the suite was built with (CC, else cc), run from the repository root. */
+static int compiles(const char *body) {
+    const char *cc = getenv("CC");
+    char cmd[512];
+    FILE *f = fopen("build/misuse_snippet.c", "w");
+    cr_assert_not_null(f, "run the suite from the repository root");
+    fprintf(f, "#include \"async.h\"\nint f(async_task *t, void *s) { %s }\n"
+               "int main(void) { return 0; }\n", body);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s -std=c99 -fsyntax-only -I. build/misuse_snippet.c "
+             "> build/misuse_snippet.txt 2>&1", cc && *cc ? cc : "cc");
+    return system(cmd) == 0;
+}
+
+Test(misuse, a_suspension_outside_the_body_is_a_compile_error) {
+    cr_assert(!compiles("(void)t; (void)s; ASYNC_YIELD(); return 0;"),
+              "ASYNC_YIELD outside ASYNC_BEGIN..ASYNC_END compiled");
+    cr_assert_eq(system("grep -q async__t build/misuse_snippet.txt"), 0,
+                 "the error should name the missing body local async__t");
+    cr_assert(compiles("ASYNC_BEGIN(t, s); ASYNC_YIELD(); ASYNC_END;"),
+              "the control case (inside a body) failed to compile");
+}
