@@ -2357,7 +2357,8 @@ static inline int async_queue_try_get(async_queue *q, void *item) {
 static inline int async__put_start(async_task *t, async_frame *f, async_queue *q,
                                    const void *item) {
     int r = async__intr_status(t, f);
-    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_PUT: the queue was destroyed", t);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
+                      "ASYNC_QUEUE_PUT: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (q->closed) return ASYNC_ECLOSED;
     if (q->count + q->held_slots < q->cap && !q->putters) {
@@ -2389,7 +2390,8 @@ static inline int async__put_resume(async_task *t, async_frame *f,
 static inline int async__get_start(async_task *t, async_frame *f, async_queue *q,
                                    void *item) {
     int r = async__intr_status(t, f);
-    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_GET: the queue was destroyed", t);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
+                      "ASYNC_QUEUE_GET: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (q->count > q->held_items && !q->getters) {
         async__queue_take(q, item);
@@ -2434,7 +2436,8 @@ static inline void async_queue_task_done(async_queue *q) {
 
 static inline int async__join_start(async_task *t, async_frame *f, async_queue *q) {
     int r = async__intr_status(t, f);
-    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q), "ASYNC_QUEUE_JOIN: the queue was destroyed", t);
+    ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
+                      "ASYNC_QUEUE_JOIN: the queue was destroyed", t);
     if (r != ASYNC_OK) return r;
     return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
 }
@@ -2483,7 +2486,8 @@ static inline int async_event_is_set(const async_event *e) { return e->set; }
 static inline int async__event_start(async_task *t, async_frame *f,
                                      async_event *e) {
     int r = async__intr_status(t, f);
-    ASYNC_ASSERT_TASK(e->live != ASYNC__OBJ_DEAD(e), "ASYNC_EVENT_WAIT: the event was destroyed", t);
+    ASYNC_ASSERT_TASK(e->live != ASYNC__OBJ_DEAD(e),
+                      "ASYNC_EVENT_WAIT: the event was destroyed", t);
     if (r != ASYNC_OK) return r;
     return e->set ? ASYNC_OK : async__park(t, &e->waiters);
 }
@@ -2534,7 +2538,8 @@ static inline void async_semaphore_release(async_semaphore *s) {
 static inline int async__sem_start(async_task *t, async_frame *f,
                                    async_semaphore *s) {
     int r = async__intr_status(t, f);
-    ASYNC_ASSERT_TASK(s->live != ASYNC__OBJ_DEAD(s), "ASYNC_SEM_ACQUIRE: the semaphore was destroyed", t);
+    ASYNC_ASSERT_TASK(s->live != ASYNC__OBJ_DEAD(s),
+                      "ASYNC_SEM_ACQUIRE: the semaphore was destroyed", t);
     if (r != ASYNC_OK) return r;
     if (async_semaphore_try_acquire(s) == ASYNC_OK) return ASYNC_OK;
     return async__park(t, &s->waiters);
