@@ -31,8 +31,7 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix \
-        portability lint fuzz soak
+.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak
 
 all: examples
 
@@ -42,6 +41,7 @@ help:
 	@echo "make check      test, then again under ASan+UBSan and under valgrind"
 	@echo "make demo       countsync vs countasync with hyperfine"
 	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
+	@echo "make soak       10,000,000 tasks through one loop: each once, memory flat"
 	@echo "make install    install async.h and async.pc under \$$(DESTDIR)\$$(PREFIX)"
 
 $(BUILD) $(BUILD)/tests:
@@ -99,22 +99,6 @@ check: test deps-check
 
 clean-san:
 	@rm -rf $(BUILD)/san
-
-# ---- portability, static analysis, fuzzing ----------------------------------
-
-# gcc/clang C99..C2x, g++/clang++ C++11/C++20, both backends, -m32, tcc and a
-# freestanding Cortex-M0 build of the core.  Installs its compilers.
-portability:
-	bash tests/portability.sh
-
-# cppcheck + clang-tidy, checks listed in .clang-tidy and tests/lint.sh.
-lint:
-	bash tests/lint.sh
-
-# libFuzzer over the model-based harness: make fuzz FUZZ_SECONDS=600
-FUZZ_SECONDS ?= 60
-fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz.sh
 
 # ---- demo and benchmarks --------------------------------------------------
 
