@@ -31,7 +31,7 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak
+.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint
 
 all: examples
 
@@ -42,6 +42,8 @@ help:
 	@echo "make demo       countsync vs countasync with hyperfine"
 	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
 	@echo "make soak       10,000,000 tasks through one loop: each once, memory flat"
+	@echo "make fuzz       libFuzzer against the reference model (FUZZ_SECONDS=60)"
+	@echo "make lint       cppcheck + clang-tidy (checks in tests/clang-tidy.yaml); any finding fails"
 	@echo "make install    install async.h and async.pc under \$$(DESTDIR)\$$(PREFIX)"
 
 $(BUILD) $(BUILD)/tests:
@@ -113,6 +115,23 @@ bench: examples
 soak: | $(BUILD)
 	$(CC) $(STD) $(WARN) -O2 -I. bench/soak.c -o $(BUILD)/soak
 	$(BUILD)/soak $(SOAK_TASKS)
+
+# libFuzzer: any byte string is a model case (tests/model.h); a divergence
+# aborts after printing a shrunk reproduction.  FUZZ_SECONDS (default 60),
+# FUZZ_FLAGS (e.g. -DASYNC_LABELS=1); the corpus grows in build/fuzz-corpus.
+FUZZ_SECONDS ?= 60
+fuzz: | $(BUILD)
+	$(call need,/usr/bin/clang,clang)
+	$(call need,$(shell clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || echo /nonexistent),libclang-rt-14-dev)
+	clang $(STD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $(FUZZ_FLAGS) -I. tests/fuzz_model.c -o $(BUILD)/fuzz_model
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_model -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz-corpus
+
+# Static analysis: clang-tidy and cppcheck over compile_all.c, the examples
+# and the soak program; the tools install themselves on Debian when missing.
+lint:
+	sh tests/lint.sh
 
 # ---- install ----------------------------------------------------------------
 

@@ -410,8 +410,9 @@ static inline size_t async_loop_pending(const async_loop *loop);
  * every ASYNC_FINALLY of its coroutine chain, and ends in state
  * ASYNC_CANCELLED; tasks awaiting it are woken.  A task cancelling itself
  * unwinds at its next suspension point.  Code in an ASYNC_FINALLY section,
- * and a child awaited with ASYNC_AWAIT_SHIELDED, is not interrupted: the
- * unwinding waits until it is done.  Returns 1 if the request was made, 0 if
+ * and a child awaited with ASYNC_AWAIT_SHIELDED, is not interrupted (a wait
+ * there keeps its place in line): the unwinding waits until it is done.
+ * Returns 1 if the request was made, 0 if
  * the task was already done (a harmless no-op). */
 static inline int async_cancel(async_task *task);
 
@@ -1528,8 +1529,10 @@ static inline async__node **async__heap_slot(async_loop *loop, size_t k,
     while ((k >> bit) > 1) bit++;
 #endif
     node = loop->heap;
-    while (--bit > 0)
+    while (--bit > 0 && node)
         node = ((k >> bit) & 1) ? node->link.h.right : node->link.h.left;
+    ASYNC_ASSERT(node, "the timer heap is broken: a sleeping task's or an armed "
+                       "timeout's storage was overwritten, freed or reused");
     *parent = node;
     return (k & 1) ? &node->link.h.right : &node->link.h.left;
 }
@@ -1564,6 +1567,8 @@ static inline void async__heap_remove(async_loop *loop, async__node *n) {
     async__node *parent, *last;
     async__node **slot = async__heap_slot(loop, loop->nheap--, &parent);
     last = *slot;
+    ASYNC_ASSERT(last, "the timer heap is broken: a sleeping task's or an armed "
+                       "timeout's storage was overwritten, freed or reused");
     *slot = NULL;
     n->where = ASYNC__W_IDLE;
     if (last == n) return;
@@ -1835,9 +1840,14 @@ static inline const char *async_strerror(int code) {
     return "unknown error";
 }
 
+static inline int async__intr(async_task *t, const async_frame *f);
+
 /* Take a suspended task out of whatever holds it and make it ready, so it
- * sees a cancellation or an expired timeout. */
+ * sees a cancellation or an expired timeout, unless a shield (a finally
+ * section or a shielded await) holds the interruption off: then it stays
+ * where it is, keeping its place in the heap or wait list. */
 static inline void async__interrupt(async_task *t) {
+    if (!async__intr(t, NULL)) return;
     if (t->node.where == ASYNC__W_SLEEPING) {
         async__heap_remove(t->loop, &t->node);
         async__push_ready(t->loop, t);
@@ -1860,7 +1870,7 @@ static inline int async_cancel(async_task *task) {
  * finally (a cancellation, or a timeout armed by an outer frame);
  * ASYNC_ETIMEDOUT: a timeout armed by f itself expired.  Interruptions from
  * outside the current shield depth wait until the shields are gone. */
-static inline int async__intr(async_task *t, async_frame *f) {
+static inline int async__intr(async_task *t, const async_frame *f) {
     unsigned shield = (unsigned)t->node.flags / ASYNC__T_SHIELD;
     async_timeout *s, *outer = NULL;
     if ((t->node.flags & ASYNC__T_CANCEL) && !shield) return ASYNC__UNWIND;
@@ -2037,9 +2047,10 @@ static inline void async__fire_timers(async_loop *loop) {
 static inline void async__run_ready(async_loop *loop) {
     async_task *last = loop->tail, *t;
     if (!last) return;
-    do {
+    /* up to last, which is in the queue until it runs (tasks leave the ready
+     * queue only here): the test of head is for static analysers */
+    while ((t = loop->head) != NULL) {
         int r;
-        t = loop->head;
         loop->head = async__task_of(t->node.link.l.next);
         if (!loop->head) loop->tail = NULL;
         ASYNC_ASSERT_TASK(t->node.magic == ASYNC__LIVE,
@@ -2057,7 +2068,8 @@ static inline void async__run_ready(async_loop *loop) {
             else /* a generator run as a task: its values go nowhere */
                 async__push_ready(loop, t);
         }
-    } while (t != last);
+        if (t == last) break;
+    }
     loop->current = NULL;
 }
 
@@ -3484,11 +3496,13 @@ static inline size_t async_task_describe(const async_task *t, char *buf, size_t 
             }
             if (where == ASYNC__W_SLEEPING) {
                 uint64_t now = loop->now;
+                uint64_t left = t->node.deadline > now ? t->node.deadline - now : 0;
                 async__put_s(&o, ", ");
-                if (t->node.deadline >= (uint64_t)INT64_MAX) /* 292 years */
+                /* saturated, or over 146 years away, whatever the clock reads */
+                if (t->node.deadline == UINT64_MAX || left >= (uint64_t)INT64_MAX / 2)
                     async__put_s(&o, "forever");
                 else {
-                    async__put_ns(&o, t->node.deadline > now ? t->node.deadline - now : 0);
+                    async__put_ns(&o, left);
                     async__put_s(&o, " left");
                 }
             } else if (where == ASYNC__W_WAITING) {

@@ -83,7 +83,7 @@ static size_t hash(const char *s) {
 static void add_link(const char *href, void *ctx) {
     struct links *l = (struct links *)ctx;
     char abs[4096];
-    size_t i;
+    size_t i, len;
     if (url_join(l->page, href, abs, sizeof abs) != 0) return;
     if (l->n * 2 >= l->nslots) { /* grow the set */
         size_t ns = l->nslots ? l->nslots * 2 : 256, *slots = (size_t *)calloc(ns, sizeof *slots);
@@ -106,9 +106,10 @@ static void add_link(const char *href, void *ctx) {
         l->items = items;
         l->cap = cap;
     }
-    l->items[l->n] = (char *)malloc(strlen(abs) + 1);
+    len = strlen(abs) + 1;
+    l->items[l->n] = (char *)malloc(len);
     if (!l->items[l->n]) return;
-    strcpy(l->items[l->n], abs);
+    memcpy(l->items[l->n], abs, len);
     l->slots[i] = ++l->n;
 }
 
@@ -224,10 +225,12 @@ static int read_urls(const char *path, struct fetch **out, size_t *count) {
     if (!f) return -1;
     while (fgets(line, sizeof line, f)) {
         char *p = line, *e;
+        size_t len;
         while (isspace((unsigned char)*p)) p++;
         e = p + strlen(p);
         while (e > p && isspace((unsigned char)e[-1])) *--e = 0;
-        if (!*p || *p == '#' || strlen(p) >= sizeof v->url) continue;
+        len = (size_t)(e - p);
+        if (!*p || *p == '#' || len >= sizeof v->url) continue;
         if (n == cap) {
             struct fetch *nv;
             cap = cap ? cap * 2 : 64;
@@ -236,7 +239,7 @@ static int read_urls(const char *path, struct fetch **out, size_t *count) {
             v = nv;
         }
         memset(&v[n], 0, sizeof v[n]); /* zeroed, like task storage must be */
-        strcpy(v[n++].url, p);
+        memcpy(v[n++].url, p, len + 1);
     }
     fclose(f);
     *out = v;
@@ -252,7 +255,7 @@ int main(int argc, char **argv) {
     async_loop loop;
     size_t n = 0, i, nfiles = 0, failed = 0;
     long limit = ex_option(argc, argv, "-n", 100);
-    int a;
+    int a, ok;
     sh.timeout = (double)ex_option(argc, argv, "-t", 10);
     for (a = 1; a < argc; a++) {
         if (argv[a][0] == '-' && argv[a][1]) {
@@ -272,10 +275,17 @@ int main(int argc, char **argv) {
     sh.out = fopen(files[1], "w");
     if (!sh.out) {
         perror(files[1]);
+        free(fetches);
         return 1;
     }
     tasks = (async_task *)calloc(n ? n : 1, sizeof *tasks);
-    if (!tasks || async_pool_start(&sh.pool, 8) != ASYNC_OK) return 1;
+    if (!tasks || async_pool_start(&sh.pool, 8) != ASYNC_OK) {
+        fprintf(stderr, "areq: out of memory or threads\n");
+        fclose(sh.out);
+        free(tasks);
+        free(fetches);
+        return 1;
+    }
     async_semaphore_init(&sh.limit, limit);
     async_loop_init(&loop, 0);
     for (i = 0; i < n; i++) {
@@ -287,8 +297,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%zu URLs, %zu fetched, %zu failed; links in %s\n", n, n - failed, failed, files[1]);
     async_pool_stop(&sh.pool);
     async_loop_close(&loop);
-    fclose(sh.out);
+    /* a failed write (a full disk) shows in the stream's error flag or fclose */
+    ok = !ferror(sh.out);
+    ok = fclose(sh.out) == 0 && ok;
+    if (!ok) perror(files[1]);
     free(tasks);
     free(fetches);
-    return 0;
+    return ok ? 0 : 1;
 }

@@ -17,6 +17,8 @@
 #include "common.h"
 #include "http_util.h"
 
+enum { MAX_BODY = 16 * 1024 * 1024 };
+
 /* The links of one page: written once each (the page's lines so far are
  * kept to spot repeats: a page's link list is small). */
 struct page_links {
@@ -112,6 +114,7 @@ int main(int argc, char **argv) {
     FILE *in, *out;
     int a, nfiles = 0, timeout = (int)ex_option(argc, argv, "-t", 10);
     size_t total = 0, failed = 0;
+    int ok;
     for (a = 1; a < argc; a++) {
         if (argv[a][0] == '-' && argv[a][1]) {
             a++;
@@ -123,6 +126,7 @@ int main(int argc, char **argv) {
     out = in ? fopen(files[1], "w") : NULL;
     if (!in || !out) {
         perror(in ? files[1] : files[0]);
+        if (in) fclose(in);
         return 1;
     }
     while (fgets(line, sizeof line, in)) {
@@ -135,7 +139,7 @@ int main(int argc, char **argv) {
         while (e > p && isspace((unsigned char)e[-1])) *--e = 0;
         if (!*p || *p == '#') continue;
         total++;
-        http_response_init(&resp, 16 * 1024 * 1024);
+        http_response_init(&resp, MAX_BODY);
         err = fetch(p, &resp, timeout, why, sizeof why);
         if (err) {
             fprintf(stderr, "Error for %s: %s\n", p, err);
@@ -152,6 +156,9 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "%zu URLs, %zu fetched, %zu failed; links in %s\n", total, total - failed, failed, files[1]);
     fclose(in);
-    fclose(out);
-    return 0;
+    /* a failed write (a full disk) shows in the stream's error flag or fclose */
+    ok = !ferror(out);
+    ok = fclose(out) == 0 && ok;
+    if (!ok) perror(files[1]);
+    return ok ? 0 : 1;
 }

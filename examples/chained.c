@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
             i++;
             continue;
         }
-        if (argv[i][0] != '-') chains[n++].n = atoi(argv[i]);
+        if (argv[i][0] != '-') chains[n++].n = (int)strtol(argv[i], NULL, 10);
     }
     if (n == 0)
         for (n = 0; n < 3; n++) chains[n].n = n + 1;

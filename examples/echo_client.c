@@ -64,6 +64,17 @@ static int client(async_task *task, void *arg) {
     ASYNC_END;
 }
 
+/* Frees the clients' buffers and both arrays (any of them may be NULL). */
+static void free_clients(struct client *clients, async_task *tasks, int n) {
+    int i;
+    for (i = 0; clients && i < n; i++) {
+        free(clients[i].out);
+        free(clients[i].in);
+    }
+    free(clients);
+    free(tasks);
+}
+
 int main(int argc, char **argv) {
     struct sockaddr_in addr;
     async_loop loop;
@@ -78,15 +89,21 @@ int main(int argc, char **argv) {
     if (n < 1 || len < 1) return 2;
     clients = (struct client *)calloc((size_t)n, sizeof *clients); /* zeroed: tasks must be */
     tasks = (async_task *)calloc((size_t)n, sizeof *tasks);
-    if (!clients || !tasks) return 1;
+    for (i = 0; clients && i < n; i++) {
+        clients[i].out = (unsigned char *)malloc(len);
+        clients[i].in = (unsigned char *)malloc(len);
+        if (!clients[i].out || !clients[i].in) break;
+    }
+    if (!clients || !tasks || i < n) {
+        fprintf(stderr, "echo_client: out of memory\n");
+        free_clients(clients, tasks, n);
+        return 1;
+    }
     async_loop_init(&loop, 0);
     for (i = 0; i < n; i++) {
         clients[i].id = i;
         clients[i].addr = &addr;
         clients[i].len = len;
-        clients[i].out = (unsigned char *)malloc(len);
-        clients[i].in = (unsigned char *)malloc(len);
-        if (!clients[i].out || !clients[i].in) return 1;
         async_spawn(&loop, &tasks[i], client, &clients[i]);
     }
     async_run(&loop);
@@ -96,12 +113,9 @@ int main(int argc, char **argv) {
         else
             fprintf(stderr, "connection %d: %s\n", i,
                     clients[i].result < 0 ? async_strerror((int)clients[i].result) : "short echo");
-        free(clients[i].out);
-        free(clients[i].in);
     }
     printf("%d of %d connections echoed %zu bytes each, every byte checked\n", ok, n, len);
-    free(clients);
-    free(tasks);
     async_loop_close(&loop);
+    free_clients(clients, tasks, n);
     return ok == n ? 0 : 1;
 }

@@ -74,10 +74,12 @@ static int accept_loop(async_task *task, void *arg) {
 }
 
 int main(int argc, char **argv) {
+    /* static, all three: the task points at the loop, and the server's
+     * connection slots are too big for the stack */
+    static async_loop loop;
     static struct server s;
     static async_task t;
     struct sockaddr_in addr;
-    async_loop loop;
     int rc;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -88,6 +90,7 @@ int main(int argc, char **argv) {
     rc = async_tcp_listen(&loop, &s.listener, (struct sockaddr *)&addr, sizeof addr, 4096);
     if (rc != ASYNC_OK) {
         fprintf(stderr, "listen: %s\n", async_strerror(rc));
+        async_loop_close(&loop);
         return 1;
     }
     printf("echo server on 127.0.0.1:%d\n", (int)ntohs(addr.sin_port));

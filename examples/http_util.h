@@ -34,7 +34,8 @@ static inline int url_parse(const char *s, struct url *u) {
         if (n == 0 || n >= sizeof u->port) return -1;
         memcpy(u->port, colon + 1, n);
     } else {
-        strcpy(u->port, strcmp(u->scheme, "https") == 0 ? "443" : "80");
+        const char *port = strcmp(u->scheme, "https") == 0 ? "443" : "80";
+        memcpy(u->port, port, strlen(port) + 1);
     }
     n = strcspn(slash, "#"); /* the fragment never goes to the server */
     if (n >= sizeof u->path - 1) return -1;
@@ -48,8 +49,7 @@ static inline void url_remove_dots(char *path) {
     char *in = path, *out = path;
     while (*in) {
         if (!strncmp(in, "../", 3)) in += 3;
-        else if (!strncmp(in, "./", 2)) in += 2;
-        else if (!strncmp(in, "/./", 3)) in += 2;
+        else if (!strncmp(in, "./", 2) || !strncmp(in, "/./", 3)) in += 2;
         else if (!strcmp(in, "/.")) in[1] = 0;
         else if (!strncmp(in, "/../", 4) || !strcmp(in, "/..")) {
             in += 3;
@@ -73,12 +73,13 @@ static inline void url_remove_dots(char *path) {
 static inline int url_join(const char *base, const char *ref, char *out, size_t n) {
     char buf[4096], *q;
     const char *scheme_end = strstr(base, "://"), *auth_end;
-    size_t i;
+    size_t i, len;
     for (i = 0; ref[i] && (isalnum((unsigned char)ref[i]) || strchr("+-.", ref[i])); i++) {
     }
     if (i > 0 && ref[i] == ':') { /* already absolute (any scheme) */
-        if (strlen(ref) >= n) return -1;
-        strcpy(out, ref);
+        len = strlen(ref);
+        if (len >= n) return -1;
+        memcpy(out, ref, len + 1);
         return 0;
     }
     if (!scheme_end) return -1;
@@ -95,8 +96,9 @@ static inline int url_join(const char *base, const char *ref, char *out, size_t 
         return snprintf(out, n, "%.*s%s", (int)i, base, ref) >= (int)n ? -1 : 0;
     }
     if (ref[0] == '/') {
-        if (strlen(ref) >= sizeof buf) return -1;
-        strcpy(buf, ref);
+        len = strlen(ref);
+        if (len >= sizeof buf) return -1;
+        memcpy(buf, ref, len + 1);
     } else { /* relative to the base's directory */
         size_t dir = strcspn(auth_end, "?#");
         const char *last = auth_end;
@@ -109,15 +111,17 @@ static inline int url_join(const char *base, const char *ref, char *out, size_t 
     q = buf + strcspn(buf, "?#"); /* dots are removed from the path only */
     {
         char tail[4096];
-        strcpy(tail, q);
+        size_t tail_len = strlen(q);
+        memcpy(tail, q, tail_len + 1); /* q is in buf: it fits */
         *q = 0;
         url_remove_dots(buf);
         if (buf[0] != '/') {
             memmove(buf + 1, buf, strlen(buf) + 1);
             buf[0] = '/';
         }
-        if (strlen(buf) + strlen(tail) >= sizeof buf) return -1;
-        strcat(buf, tail);
+        len = strlen(buf);
+        if (len + tail_len >= sizeof buf) return -1;
+        memcpy(buf + len, tail, tail_len + 1);
     }
     return snprintf(out, n, "%.*s%s", (int)(auth_end - base), base, buf) >= (int)n ? -1 : 0;
 }
@@ -166,6 +170,16 @@ static inline int http__append(struct http_response *r, const char *p, size_t n)
     r->body_len += n;
     r->body[r->body_len] = 0;
     return 0;
+}
+
+/* The code in a status line ("HTTP/1.1 200 OK"), or -1 if it has none. */
+static inline int http__status(const char *head) {
+    const char *sp = head + strcspn(head, " \r\n");
+    char *end;
+    long code;
+    if (strncmp(head, "HTTP/", 5) != 0 || *sp != ' ') return -1;
+    code = strtol(sp + 1, &end, 10);
+    return end > sp + 1 && code >= 100 && code <= 999 ? (int)code : -1;
 }
 
 /* The value of a header in the head, or NULL (case-insensitive name). */
@@ -231,12 +245,15 @@ static inline int http_response_feed(struct http_response *r, const char *p, siz
         char *end;
         size_t take = n < sizeof r->head - 1 - r->head_len ? n : sizeof r->head - 1 - r->head_len;
         const char *v;
+        int status;
         memcpy(r->head + r->head_len, p, take);
         r->head_len += take;
         r->head[r->head_len] = 0;
         end = strstr(r->head, "\r\n\r\n");
         if (!end) return r->head_len == sizeof r->head - 1 ? -1 : 0;
-        if (sscanf(r->head, "HTTP/%*d.%*d %d", &r->status) != 1) return -1;
+        status = http__status(r->head);
+        if (status < 0) return -1;
+        r->status = status;
         end[2] = 0; /* the head ends at the blank line */
         r->headers_done = 1;
         v = http__header(r->head, "Transfer-Encoding");

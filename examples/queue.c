@@ -29,7 +29,7 @@ struct producer {
 
 static int produce(async_task *task, void *arg) {
     struct producer *s = (struct producer *)arg;
-    int b;
+    size_t b;
     ASYNC_BEGIN(task, s);
     s->n = ex_randint(0, 10);
     for (s->k = 0; s->k < s->n; s->k++) {

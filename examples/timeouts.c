@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
     static struct waiter w;
     static int buf[4];
     static async_queue q;
-    async_loop loop;
+    static async_loop loop; /* static like the tasks, which point at it */
     int i, rc;
     async_loop_init(&loop, ex_flag(argc, argv, "--virtual") ? ASYNC_VIRTUAL : 0);
     for (i = 0; i < 3; i++) {

@@ -17,7 +17,7 @@ static double start; /* times are printed from the program's start */
 
 static intptr_t slow_checksum(void *arg) {
     const char *text = (const char *)arg;
-    struct timespec pause = {0, 500 * 1000 * 1000};
+    struct timespec pause = {0, 500000000L}; /* half a second */
     uintptr_t sum = 0; /* unsigned: the hash may wrap */
     nanosleep(&pause, NULL); /* blocking: fine on a worker thread */
     while (*text) sum = sum * 31 + (unsigned char)*text++;

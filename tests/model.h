@@ -1,0 +1,2126 @@
+/* tests/model.h - model-based randomized testing of async.h.
+ *
+ * A case is a handful of task "programs": lists of operations (sleep, yield,
+ * spawn, cancel, await a task, queue put/get/close, event set/clear/wait,
+ * semaphore acquire/release, timeouts around waits, child coroutines awaited
+ * plainly, shielded or under ASYNC_WAIT_FOR, early return).  One coroutine,
+ * model_fn, interprets a program (its op index lives in its state struct);
+ * each task runs it on ONE virtual-time loop, and every observable step is
+ * recorded in a trace: each time a task runs, how each operation ended
+ * (ASYNC_STATUS(), the item a get received, a task's result), finally
+ * sections, task ends.
+ *
+ * Beside it runs a plain reference model (ordinary C, no coroutines): its
+ * own ready FIFO, its own timer list sorted by deadline with ties in
+ * insertion order, its own waiter FIFOs for queues, events, semaphores and
+ * awaited tasks, and its own bookkeeping of shields, timeouts and grants.  It
+ * predicts the trace.  In the stepped mode the loop is advanced one pass at a
+ * time (async_step, virtual time advanced as async_run does) and after each
+ * pass the traces are compared and the loop's state is compared with the
+ * model's (ready queue order, timer order, every wait list in order, queue
+ * contents and reservations, semaphore values, task states and results).
+ * In the run mode the loop runs under async_run and the whole traces are
+ * compared.  Either way, structural invariants of the library are checked
+ * every time a task resumes and after every pass:
+ *   - every spawned task finishes exactly once (one end of its finally per
+ *     incarnation, loop->ntasks and the task list agree) or stays pending;
+ *   - no queue item is lost or duplicated: items put = items got + items
+ *     still in the queue (closing drops nothing; gets drain);
+ *   - the timer heap is a complete binary tree, parent links are right and
+ *     no node is before its parent (deadline, then start sequence);
+ *   - every pending task is in exactly one place (the ready queue, the heap,
+ *     one wait list) or running; no finished task is linked anywhere, has
+ *     waiters or armed timeouts.
+ * When the loop's trace or state differs from the model's, the run stops and
+ * reports the pass, the first differing event with its context; the
+ * harness then shrinks the case (drops tasks, sections, ops, simplifies
+ * arguments) while it still diverges and prints the remainder, readably and
+ * as bytes for tests/fuzz_model.c.
+ *
+ * A case comes from bytes (model_case_decode: every byte string is a valid
+ * case, so it doubles as the libFuzzer input format) or from a seed.
+ * Everything here is static and prefixed model_; include it once per program.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "async.h"
+
+#define MODEL_NT 6        /* task slots */
+#define MODEL_NQ 2        /* queues */
+#define MODEL_NE 2        /* events */
+#define MODEL_NS 2        /* semaphores */
+#define MODEL_DEPTH 2     /* task frame + one child coroutine */
+#define MODEL_MAXOPS 8    /* ops per program section */
+#define MODEL_QCAPMAX 3
+#define MODEL_MAXSPAWN 3  /* spawns of one slot per run (bounds respawn chains) */
+#define MODEL_MAXEV 8192
+#define MODEL_MAXITEMS 4096
+#define MODEL_MAXSTEPS 20000
+#define MODEL_SECOND ((uint64_t)1000000000u)
+#define MODEL_NSCOPE (MODEL_NT * MODEL_DEPTH * 4) /* timeouts: tmo[2], wtmo[2] per frame */
+#define MODEL_NTIMER (MODEL_NT + MODEL_NSCOPE)
+/* wait lists: getters and putters per queue, events, semaphores, tasks */
+#define MODEL_LGET(q) (q)
+#define MODEL_LPUT(q) (MODEL_NQ + (q))
+#define MODEL_LEV(e) (2 * MODEL_NQ + (e))
+#define MODEL_LSEM(s) (2 * MODEL_NQ + MODEL_NE + (s))
+#define MODEL_LTASK(k) (2 * MODEL_NQ + MODEL_NE + MODEL_NS + (k))
+#define MODEL_NL (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT)
+
+/* Operations.  The waits come first (YIELD..SACQ): they may run under a
+ * timeout (ASYNC_WITH_TIMEOUT, op.tmo = 1 + seconds). */
+enum {
+    MODEL_NOP = 0,
+    MODEL_YIELD, MODEL_SLEEP, MODEL_AWAIT, MODEL_PUT, MODEL_GET, MODEL_EWAIT,
+    MODEL_SACQ,
+    MODEL_SPAWN, MODEL_CANCEL, MODEL_TRYPUT, MODEL_TRYGET, MODEL_CLOSE,
+    MODEL_ESET, MODEL_ECLEAR, MODEL_SREL, MODEL_STRY, MODEL_ARM, MODEL_DISARM,
+    MODEL_RET, MODEL_CALL, MODEL_WAITFOR,
+    MODEL_NKINDS
+};
+
+/* kind; a: the object (task slot, queue, event, semaphore, timeout slot),
+ * or for CALL 1 = shielded, for RET the value; d: seconds (SLEEP, ARM,
+ * WAITFOR); tmo: 0, or 1 + the seconds of a timeout around a wait. */
+typedef struct { uint8_t kind, a, d, tmo; } model_op;
+
+typedef struct {
+    uint8_t ntasks;                /* slots in use, 1..MODEL_NT */
+    uint8_t ninit;                 /* spawned by the driver at the start */
+    uint8_t qcap[MODEL_NQ];
+    uint8_t sem0[MODEL_NS];
+    uint8_t run_mode;              /* 0: stepped, 1: async_run */
+    uint8_t nops[MODEL_NT][MODEL_DEPTH][2];          /* [slot][depth][body/finally] */
+    model_op ops[MODEL_NT][MODEL_DEPTH][2][MODEL_MAXOPS];
+} model_case;
+
+/* Deliberate faults, to show that the checker notices (tests only). */
+typedef struct {
+    int mutate_event;  /* >= 0: alter the model's event with this index */
+    int model_bug;     /* MODEL_BUG_* */
+} model_opts;
+enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG_BARGE };
+
+/* Op outcomes beside async.h's codes. */
+#define MODEL_SKIP 100  /* op not applicable (e.g. await of a never-spawned task) */
+#define MODEL_BUSY 101  /* spawn of a task still pending */
+#define MODEL_AGAIN 1000
+#define MODEL_UNWIND 1001
+
+enum { MODEL_EV_RESUME = 1, MODEL_EV_OP, MODEL_EV_FIN, MODEL_EV_END, MODEL_EV_KILL,
+       MODEL_EV_DEADLOCK };
+
+typedef struct {
+    uint64_t time;
+    int32_t a, b, c, d, e, f; /* OP: index, kind, status, value, expired, aux */
+    uint8_t type, task, depth, sec;
+} model_ev;
+
+typedef struct {
+    int diverged;
+    long step;      /* loop pass (stepped mode), -1: whole run */
+    int event;      /* first differing event, -1: state or invariant */
+    int nevents;
+    long steps;
+    char msg[6144];
+} model_result;
+
+/* ==========================================================================
+ * Cases: bytes <-> case, seeds, printing
+ * ========================================================================== */
+
+static inline int model_maxops(int depth, int sec) {
+    return depth == 0 ? (sec == 0 ? MODEL_MAXOPS : 3) : (sec == 0 ? 4 : 2);
+}
+
+static inline int model_is_wait(int kind) { return kind >= MODEL_YIELD && kind <= MODEL_SACQ; }
+
+/* The range of op.a for a kind (0: unused). */
+static inline int model_arange(int kind, int ntasks) {
+    switch (kind) {
+    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL: return ntasks;
+    case MODEL_PUT: case MODEL_GET: case MODEL_TRYPUT: case MODEL_TRYGET: case MODEL_CLOSE:
+        return MODEL_NQ;
+    case MODEL_EWAIT: case MODEL_ESET: case MODEL_ECLEAR: return MODEL_NE;
+    case MODEL_SACQ: case MODEL_SREL: case MODEL_STRY: return MODEL_NS;
+    case MODEL_ARM: case MODEL_DISARM: case MODEL_CALL: return 2;
+    case MODEL_RET: return 5;
+    default: return 0;
+    }
+}
+static inline int model_uses_d(int kind) {
+    return kind == MODEL_SLEEP || kind == MODEL_ARM || kind == MODEL_WAITFOR;
+}
+
+/* Op kinds by weight; a byte picks one. */
+static inline int model_kind_table(int i, int *n) {
+    static const unsigned char t[] = {
+        MODEL_YIELD, MODEL_YIELD, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP,
+        MODEL_AWAIT, MODEL_AWAIT, MODEL_PUT, MODEL_PUT, MODEL_PUT, MODEL_GET,
+        MODEL_GET, MODEL_GET, MODEL_EWAIT, MODEL_EWAIT, MODEL_SACQ, MODEL_SACQ,
+        MODEL_SPAWN, MODEL_SPAWN, MODEL_SPAWN, MODEL_CANCEL, MODEL_CANCEL,
+        MODEL_TRYPUT, MODEL_TRYGET, MODEL_CLOSE, MODEL_ESET, MODEL_ESET,
+        MODEL_ECLEAR, MODEL_SREL, MODEL_SREL, MODEL_STRY, MODEL_ARM, MODEL_DISARM,
+        MODEL_RET, MODEL_CALL, MODEL_CALL, MODEL_WAITFOR, MODEL_WAITFOR};
+    *n = (int)sizeof t;
+    return t[i];
+}
+
+typedef struct { const uint8_t *p; size_t n, i; } model_rd;
+static inline unsigned model_rd_byte(model_rd *r) { return r->i < r->n ? r->p[r->i++] : 0u; }
+
+/* Bytes to a case.  Any byte string is valid; missing bytes read as 0. */
+static inline void model_case_decode(model_case *c, const uint8_t *data, size_t size) {
+    model_rd r;
+    int k, d, s, i, n, ntab;
+    r.p = data;
+    r.n = size;
+    r.i = 0;
+    memset(c, 0, sizeof *c);
+    c->ntasks = (uint8_t)(1 + model_rd_byte(&r) % MODEL_NT);
+    c->ninit = (uint8_t)(1 + model_rd_byte(&r) % c->ntasks);
+    for (i = 0; i < MODEL_NQ; i++) c->qcap[i] = (uint8_t)(1 + model_rd_byte(&r) % MODEL_QCAPMAX);
+    for (i = 0; i < MODEL_NS; i++) c->sem0[i] = (uint8_t)(model_rd_byte(&r) % 3);
+    c->run_mode = (uint8_t)(model_rd_byte(&r) % 4 == 3);
+    model_kind_table(0, &ntab);
+    for (k = 0; k < c->ntasks; k++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (s = 0; s < 2; s++) {
+                n = (int)(model_rd_byte(&r) % (unsigned)(model_maxops(d, s) + 1));
+                c->nops[k][d][s] = (uint8_t)n;
+                for (i = 0; i < n; i++) {
+                    model_op *op = &c->ops[k][d][s][i];
+                    unsigned b0 = model_rd_byte(&r), b1 = model_rd_byte(&r);
+                    unsigned b2 = model_rd_byte(&r), b3 = model_rd_byte(&r);
+                    int range;
+                    op->kind = (uint8_t)model_kind_table((int)(b0 % (unsigned)ntab), &ntab);
+                    range = model_arange(op->kind, c->ntasks);
+                    op->a = (uint8_t)(range ? b1 % (unsigned)range : 0);
+                    op->d = (uint8_t)(model_uses_d(op->kind) ? b2 % 5 : 0);
+                    op->tmo = (uint8_t)(model_is_wait(op->kind) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
+                }
+            }
+}
+
+/* A case to bytes that decode to it again (for reproductions). */
+static inline size_t model_case_encode(const model_case *c, uint8_t *buf, size_t cap) {
+    size_t n = 0;
+    int k, d, s, i, j, ntab;
+#define MODEL__PUT(v) do { if (n < cap) buf[n] = (uint8_t)(v); n++; } while (0)
+    MODEL__PUT(c->ntasks - 1);
+    MODEL__PUT(c->ninit - 1);
+    for (i = 0; i < MODEL_NQ; i++) MODEL__PUT(c->qcap[i] - 1);
+    for (i = 0; i < MODEL_NS; i++) MODEL__PUT(c->sem0[i]);
+    MODEL__PUT(c->run_mode ? 3 : 0);
+    model_kind_table(0, &ntab);
+    for (k = 0; k < c->ntasks; k++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (s = 0; s < 2; s++) {
+                MODEL__PUT(c->nops[k][d][s]);
+                for (i = 0; i < c->nops[k][d][s]; i++) {
+                    const model_op *op = &c->ops[k][d][s][i];
+                    for (j = 0; j < ntab && model_kind_table(j, &ntab) != op->kind; j++) {
+                    }
+                    MODEL__PUT(j);
+                    MODEL__PUT(op->a);
+                    MODEL__PUT(op->d);
+                    MODEL__PUT(op->tmo ? op->tmo + 4 : 0);
+                }
+            }
+#undef MODEL__PUT
+    return n;
+}
+
+/* A seed to a case: pseudo-random bytes (splitmix64), decoded. */
+static inline void model_case_from_seed(model_case *c, uint64_t seed) {
+    uint8_t bytes[512];
+    uint64_t z = seed;
+    size_t i;
+    for (i = 0; i < sizeof bytes; i += 8) {
+        uint64_t v;
+        int j;
+        z += 0x9E3779B97F4A7C15ull;
+        v = z;
+        v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+        v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+        v ^= v >> 31;
+        for (j = 0; j < 8; j++) bytes[i + (size_t)j] = (uint8_t)(v >> (8 * j));
+    }
+    model_case_decode(c, bytes, sizeof bytes);
+}
+
+static inline const char *model_kind_name(int kind) {
+    static const char *const names[] = {
+        "NOP", "YIELD", "SLEEP", "AWAIT", "PUT", "GET", "EVENT_WAIT", "SEM_ACQUIRE",
+        "SPAWN", "CANCEL", "TRY_PUT", "TRY_GET", "CLOSE", "EVENT_SET", "EVENT_CLEAR",
+        "SEM_RELEASE", "SEM_TRY", "TIMEOUT_ARM", "TIMEOUT_DISARM", "RETURN", "CALL",
+        "WAIT_FOR"};
+    return kind >= 0 && kind < MODEL_NKINDS ? names[kind] : "?";
+}
+
+static inline int model_op_format(char *buf, size_t n, const model_op *op) {
+    int w;
+    const char *k = model_kind_name(op->kind);
+    switch (op->kind) {
+    case MODEL_SLEEP: w = snprintf(buf, n, "%s %ds", k, op->d); break;
+    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL:
+        w = snprintf(buf, n, "%s t%d", k, op->a); break;
+    case MODEL_PUT: case MODEL_GET: case MODEL_TRYPUT: case MODEL_TRYGET: case MODEL_CLOSE:
+        w = snprintf(buf, n, "%s q%d", k, op->a); break;
+    case MODEL_EWAIT: case MODEL_ESET: case MODEL_ECLEAR:
+        w = snprintf(buf, n, "%s e%d", k, op->a); break;
+    case MODEL_SACQ: case MODEL_SREL: case MODEL_STRY:
+        w = snprintf(buf, n, "%s s%d", k, op->a); break;
+    case MODEL_ARM: w = snprintf(buf, n, "%s tmo%d %ds", k, op->a, op->d); break;
+    case MODEL_DISARM: w = snprintf(buf, n, "%s tmo%d", k, op->a); break;
+    case MODEL_RET: w = snprintf(buf, n, "%s %d", k, op->a); break;
+    case MODEL_CALL: w = snprintf(buf, n, "%s%s child", op->a ? "SHIELDED " : "", k); break;
+    case MODEL_WAITFOR: w = snprintf(buf, n, "%s %ds child", k, op->d); break;
+    default: w = snprintf(buf, n, "%s", k); break;
+    }
+    if (op->tmo && w >= 0 && (size_t)w < n)
+        w += snprintf(buf + w, n - (size_t)w, " [WITH_TIMEOUT %ds]", op->tmo - 1);
+    return w;
+}
+
+static inline int model_case_size(const model_case *c) {
+    int k, d, s, n = 0;
+    for (k = 0; k < c->ntasks; k++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (s = 0; s < 2; s++) n += c->nops[k][d][s];
+    return n;
+}
+
+static inline void model_case_print(FILE *f, const model_case *c) {
+    static const char *const sect[MODEL_DEPTH][2] = {{"body", "finally"},
+                                                     {"child body", "child finally"}};
+    int k, d, s, i;
+    char buf[128];
+    uint8_t bytes[1024];
+    size_t n;
+    fprintf(f, "  %d task(s), t0..t%d spawned at the start; queue capacities", c->ntasks,
+            c->ninit - 1);
+    for (i = 0; i < MODEL_NQ; i++) fprintf(f, " q%d=%d", i, c->qcap[i]);
+    fprintf(f, "; semaphores");
+    for (i = 0; i < MODEL_NS; i++) fprintf(f, " s%d=%d", i, c->sem0[i]);
+    fprintf(f, "; %s\n", c->run_mode ? "async_run" : "stepped");
+    for (k = 0; k < c->ntasks; k++) {
+        fprintf(f, "  t%d:\n", k);
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (s = 0; s < 2; s++) {
+                if (!c->nops[k][d][s]) continue;
+                fprintf(f, "    %-14s", sect[d][s]);
+                for (i = 0; i < c->nops[k][d][s]; i++) {
+                    model_op_format(buf, sizeof buf, &c->ops[k][d][s][i]);
+                    fprintf(f, "%s%s", i ? "; " : "", buf);
+                }
+                fprintf(f, "\n");
+            }
+    }
+    n = model_case_encode(c, bytes, sizeof bytes);
+    fprintf(f, "  bytes (model_case_decode / fuzz input):");
+    for (i = 0; i < (int)n && i < (int)sizeof bytes; i++)
+        fprintf(f, "%s%02x", i % 32 ? "" : "\n    ", bytes[i]);
+    fprintf(f, "\n");
+}
+
+/* ==========================================================================
+ * State: the real side (async.h) and the model side, in one context
+ * ========================================================================== */
+
+struct model_ctx;
+typedef struct model_fs model_fs;
+/* The interpreter's state: one per (task slot, depth). */
+struct model_fs {
+    async_frame frame;
+    struct model_ctx *x;
+    const model_op *op;     /* the op being executed */
+    model_fs *child;        /* the next depth, or NULL */
+    int task, depth, sec, idx, item, got, was;
+    int armed[2];           /* tmo[i] armed by this frame */
+    async_timeout tmo[2];   /* TIMEOUT_ARM / DISARM */
+    async_timeout wtmo[2];  /* WITH_TIMEOUT and WAIT_FOR, per section */
+};
+
+enum { MODEL_W_IDLE = 0, MODEL_W_READY, MODEL_W_SLEEP, MODEL_W_WAIT, MODEL_W_DONE };
+enum { MODEL_SC_IDLE = 0, MODEL_SC_HEAP, MODEL_SC_FIRED };
+
+typedef struct { int n; int id[MODEL_NT]; } model_m_list;
+typedef struct { uint64_t deadline; uint32_t seq; int id; } model_m_timer;
+typedef struct {
+    int sec, idx, phase;   /* phase 0: op not begun; 1: in its wait; 2: in the child */
+    int fin, item, got;
+    int armed[2];
+    intptr_t result;
+} model_m_frame;
+typedef struct { int level, state, expired; uint64_t deadline; } model_m_scope;
+typedef struct {
+    int ever, live, cancel, granted, shield, where, list, spawns;
+    uint64_t deadline;
+    int scopes[MODEL_DEPTH * 4]; /* armed timeouts, innermost first */
+    int nscopes;
+    model_m_frame fr[MODEL_DEPTH];
+} model_m_task;
+typedef struct {
+    uint64_t now;
+    uint32_t seq;
+    int ntasks, next_item;
+    int ready[MODEL_NT + 1];
+    int nready;
+    model_m_timer tl[MODEL_NTIMER];
+    int ntl;
+    model_m_list lists[MODEL_NL];
+    model_m_task t[MODEL_NT];
+    model_m_scope sc[MODEL_NSCOPE];
+    int qitem[MODEL_NQ][MODEL_QCAPMAX];
+    int qn[MODEL_NQ], qheld_items[MODEL_NQ], qheld_slots[MODEL_NQ], qclosed[MODEL_NQ];
+    int eset[MODEL_NE];
+    long semv[MODEL_NS];
+} model_m;
+
+typedef struct model_ctx {
+    const model_case *c;
+    model_opts o;
+    /* real side */
+    async_loop loop;
+    async_task task[MODEL_NT];
+    model_fs fs[MODEL_NT][MODEL_DEPTH];
+    async_queue q[MODEL_NQ];
+    int qbuf[MODEL_NQ][MODEL_QCAPMAX];
+    async_event ev[MODEL_NE];
+    async_semaphore sem[MODEL_NS];
+    int spawns[MODEL_NT], finishes[MODEL_NT], counted[MODEL_NT], ends[MODEL_NT];
+    int next_item;
+    unsigned char item[MODEL_MAXITEMS]; /* 0: not stored, 1+q: in queue q, 255: got */
+    uint64_t last_now;
+    model_ev rev[MODEL_MAXEV];
+    int nrev;
+    /* model side */
+    model_m m;
+    model_ev mev[MODEL_MAXEV];
+    int nmev;
+    /* outcome */
+    int failed;
+    long step;
+    char fail[1024];
+} model_ctx;
+
+static inline model_ctx *model_ctx_new(void) {
+    model_ctx *x = (model_ctx *)calloc(1, sizeof(model_ctx));
+    if (!x) {
+        fprintf(stderr, "model: out of memory\n");
+        abort();
+    }
+    return x;
+}
+static inline void model_ctx_free(model_ctx *x) { free(x); }
+
+static inline void model_fail(model_ctx *x, const char *fmt, ...) {
+    va_list ap;
+    if (x->failed) return;
+    x->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(x->fail, sizeof x->fail, fmt, ap);
+    va_end(ap);
+}
+
+static inline const char *model_status_name(int st) {
+    switch (st) {
+    case ASYNC_OK: return "OK";
+    case ASYNC_ETIMEDOUT: return "ETIMEDOUT";
+    case ASYNC_ECANCELED: return "ECANCELED";
+    case ASYNC_ECLOSED: return "ECLOSED";
+    case ASYNC_EAGAIN: return "EAGAIN";
+    case ASYNC_EDEADLK: return "EDEADLK";
+    case MODEL_SKIP: return "skipped";
+    case MODEL_BUSY: return "busy";
+    default: return NULL;
+    }
+}
+
+static inline int model_ev_format(char *buf, size_t n, const model_ev *e) {
+    char t[32];
+    const char *who = e->depth ? " child" : "";
+    const char *sec = e->sec ? "finally" : "body";
+    snprintf(t, sizeof t, "t=%gs", (double)e->time / 1e9);
+    switch (e->type) {
+    case MODEL_EV_RESUME: return snprintf(buf, n, "%s t%d runs", t, e->task);
+    case MODEL_EV_FIN:
+        return snprintf(buf, n, "%s t%d%s enters finally (cancelled %d, result %d)", t,
+                        e->task, who, e->c, e->d);
+    case MODEL_EV_END:
+        return snprintf(buf, n, "%s t%d%s ends (cancelled %d, result %d)", t, e->task,
+                        who, e->c, e->d);
+    case MODEL_EV_KILL:
+        return snprintf(buf, n, "%s driver cancels t%d -> %d", t, e->task, e->c);
+    case MODEL_EV_DEADLOCK:
+        return snprintf(buf, n, "%s deadlock with %d task(s) pending", t, e->c);
+    case MODEL_EV_OP: {
+        const char *st = model_status_name(e->c);
+        char sb[24];
+        if (!st || (e->b == MODEL_CANCEL && e->c >= 0 && e->c <= 1)) {
+            snprintf(sb, sizeof sb, "%d", e->c);
+            st = sb;
+        }
+        return snprintf(buf, n, "%s t%d%s %s#%d %s -> %s, value %d, expired %d, aux %d", t,
+                        e->task, who, sec, e->a, model_kind_name(e->b), st, e->d, e->e,
+                        e->f);
+    }
+    default: return snprintf(buf, n, "%s ? event type %d", t, e->type);
+    }
+}
+
+/* Record an event on one side (real = 1: async.h, 0: the model). */
+static inline void model_push(model_ctx *x, int real, int type, int task, int depth, int sec,
+                              int a, int b, int c, int d, int e, int f) {
+    model_ev *ev;
+    int *n = real ? &x->nrev : &x->nmev;
+    if (*n >= MODEL_MAXEV) {
+        model_fail(x, "harness: trace overflow (%d events)", MODEL_MAXEV);
+        return;
+    }
+    ev = real ? &x->rev[*n] : &x->mev[*n];
+    ev->time = real ? x->loop.now : x->m.now;
+    ev->type = (uint8_t)type;
+    ev->task = (uint8_t)task;
+    ev->depth = (uint8_t)depth;
+    ev->sec = (uint8_t)sec;
+    ev->a = a;
+    ev->b = b;
+    ev->c = c;
+    ev->d = d;
+    ev->e = e;
+    ev->f = f;
+    if (!real && *n == x->o.mutate_event) ev->c += 7; /* deliberate fault */
+    (*n)++;
+}
+
+static inline intptr_t model_default_result(int task, int depth) {
+    return 1000 + 10 * task + depth;
+}
+
+/* ==========================================================================
+ * The real side: the interpreter coroutine and its helpers
+ * ========================================================================== */
+
+static inline void model_check_lib(model_ctx *x, int current);
+
+static inline const model_op *model_op_at(const model_case *c, int k, int d, int s, int i) {
+    return &c->ops[k][d][s][i];
+}
+
+static inline void model_real_op(model_fs *s, int st, int value, int expired, int aux) {
+    model_push(s->x, 1, MODEL_EV_OP, s->task, s->depth, s->sec, s->idx, s->op->kind, st,
+               value, expired, aux);
+}
+
+static inline void model_item_put(model_ctx *x, int id, int q) {
+    if (id <= 0 || id >= MODEL_MAXITEMS) return;
+    if (x->item[id] != 0)
+        model_fail(x, "invariant: item %d stored in queue q%d a second time (state %d)", id,
+                   q, x->item[id]);
+    x->item[id] = (unsigned char)(1 + q);
+}
+
+static inline void model_item_got(model_ctx *x, int id, int q) {
+    if (id <= 0 || id >= MODEL_MAXITEMS) {
+        model_fail(x, "invariant: a get from q%d returned %d, never put", q, id);
+        return;
+    }
+    if (x->item[id] != 1 + q)
+        model_fail(x, "invariant: a get from q%d returned item %d, which is not in it "
+                      "(state %d: 0 never stored, 255 already got)", q, id, x->item[id]);
+    x->item[id] = 255;
+}
+
+static int model_fn(async_task *task, void *arg);
+
+static inline int model_real_spawn(model_ctx *x, int k) {
+    int rc;
+    if (x->spawns[k] && async_task_state(&x->task[k]) == ASYNC_PENDING) return MODEL_BUSY;
+    if (x->spawns[k] >= MODEL_MAXSPAWN) return MODEL_SKIP;
+    if (x->spawns[k] && !x->counted[k]) { /* finished and not yet seen by a check */
+        x->finishes[k]++;
+        x->counted[k] = 1;
+    }
+    rc = async_spawn(&x->loop, &x->task[k], model_fn, &x->fs[k][0]);
+    x->spawns[k]++;
+    x->counted[k] = 0;
+    return rc;
+}
+
+static inline void model_real_plain(model_fs *s) {
+    model_ctx *x = s->x;
+    int a = s->op->a, rc = ASYNC_OK, v = 0;
+    switch (s->op->kind) {
+    case MODEL_SPAWN: rc = model_real_spawn(x, a); break;
+    case MODEL_CANCEL: rc = x->spawns[a] ? async_cancel(&x->task[a]) : MODEL_SKIP; break;
+    case MODEL_TRYPUT:
+        v = ++x->next_item;
+        rc = async_queue_try_put(&x->q[a], &v);
+        if (rc == ASYNC_OK) model_item_put(x, v, a);
+        break;
+    case MODEL_TRYGET:
+        rc = async_queue_try_get(&x->q[a], &v);
+        if (rc == ASYNC_OK) model_item_got(x, v, a);
+        break;
+    case MODEL_CLOSE: async_queue_close(&x->q[a]); break;
+    case MODEL_ESET: async_event_set(&x->ev[a]); break;
+    case MODEL_ECLEAR: async_event_clear(&x->ev[a]); break;
+    case MODEL_SREL: async_semaphore_release(&x->sem[a]); break;
+    case MODEL_STRY: rc = async_semaphore_try_acquire(&x->sem[a]); break;
+    default: rc = MODEL_SKIP; break;
+    }
+    model_real_op(s, rc, v, -1, 0);
+}
+
+static inline int model_real_skip_wait(model_fs *s) {
+    return s->op->kind == MODEL_AWAIT && (s->op->a == s->task || !s->x->spawns[s->op->a]);
+}
+
+static inline void model_real_pre_wait(model_fs *s) {
+    if (s->op->kind == MODEL_PUT) s->item = ++s->x->next_item;
+    s->got = 0;
+}
+
+static inline void model_real_post_wait(model_fs *s, int st) {
+    model_ctx *x = s->x;
+    int value = 0, aux = 0, a = s->op->a;
+    int expired = s->op->tmo ? async_timeout_expired(&s->wtmo[s->sec]) : -1;
+    if (s->op->kind == MODEL_PUT) {
+        value = s->item;
+        if (st == ASYNC_OK) model_item_put(x, s->item, a);
+    } else if (s->op->kind == MODEL_GET) {
+        value = s->got;
+        if (st == ASYNC_OK) model_item_got(x, s->got, a);
+        else if (s->got)
+            model_fail(x, "invariant: a get from q%d failed (%d) but wrote item %d", a, st,
+                       s->got);
+    } else if (s->op->kind == MODEL_AWAIT) {
+        value = (int)async_task_result(&x->task[a]);
+        aux = async_task_state(&x->task[a]);
+    }
+    model_real_op(s, st, value, expired, aux);
+}
+
+/* One wait, its status left in ASYNC_STATUS().  No side effects in the
+ * macro arguments: they are evaluated again at each resumption. */
+#define MODEL__WAIT(s)                                                        \
+    do {                                                                      \
+        if ((s)->op->kind == MODEL_YIELD) {                                   \
+            ASYNC_YIELD();                                                    \
+        } else if ((s)->op->kind == MODEL_SLEEP) {                            \
+            if ((s)->idx % 3 == 0) {                                          \
+                ASYNC_SLEEP((double)(s)->op->d);                              \
+            } else if ((s)->idx % 3 == 1) {                                   \
+                ASYNC_SLEEP_MS((int64_t)(s)->op->d * 1000);                   \
+            } else {                                                          \
+                ASYNC_SLEEP_NS((int64_t)(s)->op->d * (int64_t)MODEL_SECOND);  \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_AWAIT) {                            \
+            ASYNC_AWAIT_TASK(&(s)->x->task[(s)->op->a]);                      \
+        } else if ((s)->op->kind == MODEL_PUT) {                              \
+            ASYNC_QUEUE_PUT(&(s)->x->q[(s)->op->a], &(s)->item);              \
+        } else if ((s)->op->kind == MODEL_GET) {                              \
+            ASYNC_QUEUE_GET(&(s)->x->q[(s)->op->a], &(s)->got);               \
+        } else if ((s)->op->kind == MODEL_EWAIT) {                            \
+            ASYNC_EVENT_WAIT(&(s)->x->ev[(s)->op->a]);                        \
+        } else {                                                              \
+            ASYNC_SEM_ACQUIRE(&(s)->x->sem[(s)->op->a]);                      \
+        }                                                                     \
+    } while (0)
+
+/* One op of the program (an if chain: no suspension inside a switch). */
+#define MODEL__EXEC(s)                                                        \
+    do {                                                                      \
+        if (model_is_wait((s)->op->kind)) {                                   \
+            if (model_real_skip_wait(s)) {                                    \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                model_real_pre_wait(s);                                       \
+                if ((s)->op->tmo) {                                           \
+                    ASYNC_WITH_TIMEOUT(&(s)->wtmo[(s)->sec],                  \
+                                       (double)((s)->op->tmo - 1),            \
+                                       MODEL__WAIT(s));                       \
+                } else {                                                      \
+                    MODEL__WAIT(s);                                           \
+                }                                                             \
+                model_real_post_wait((s), ASYNC_STATUS());                    \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_CALL) {                             \
+            if (!(s)->child) {                                                \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                if ((s)->op->a) {                                             \
+                    ASYNC_AWAIT_SHIELDED(model_fn, (s)->child);               \
+                } else {                                                      \
+                    ASYNC_AWAIT(model_fn, (s)->child);                        \
+                }                                                             \
+                model_real_op((s), ASYNC_STATUS(),                            \
+                              (int)ASYNC_RESULT((s)->child), -1, 0);          \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_WAITFOR) {                          \
+            if (!(s)->child) {                                                \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                ASYNC_WAIT_FOR(&(s)->wtmo[(s)->sec], (double)(s)->op->d,      \
+                               model_fn, (s)->child);                         \
+                model_real_op((s), ASYNC_STATUS(),                            \
+                              (int)ASYNC_RESULT((s)->child),                  \
+                              async_timeout_expired(&(s)->wtmo[(s)->sec]), 0); \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_ARM) {                              \
+            if ((s)->armed[(s)->op->a]) {                                     \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                ASYNC_TIMEOUT_ARM(&(s)->tmo[(s)->op->a], (double)(s)->op->d); \
+                (s)->armed[(s)->op->a] = 1;                                   \
+                model_real_op((s), ASYNC_OK, 0, -1, 0);                       \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_DISARM) {                           \
+            (s)->was = (s)->armed[(s)->op->a];                                \
+            ASYNC_TIMEOUT_DISARM(&(s)->tmo[(s)->op->a]);                      \
+            (s)->armed[(s)->op->a] = 0;                                       \
+            model_real_op((s), ASYNC_OK,                                      \
+                          (s)->was ? async_timeout_expired(&(s)->tmo[(s)->op->a]) : -1, \
+                          -1, 0);                                             \
+        } else if ((s)->op->kind == MODEL_RET) {                              \
+            if ((s)->sec) {                                                   \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                model_real_op((s), ASYNC_OK, (s)->op->a, -1, 0);              \
+                ASYNC_RETURN((s)->op->a);                                     \
+            }                                                                 \
+        } else {                                                              \
+            model_real_plain(s);                                              \
+        }                                                                     \
+    } while (0)
+
+static inline void model_on_resume(model_ctx *x, int k) {
+    model_push(x, 1, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
+    model_check_lib(x, k);
+}
+
+/* The interpreter: a task's frame (depth 0) or a child (depth 1). */
+static int model_fn(async_task *task, void *arg) {
+    model_fs *s = (model_fs *)arg;
+    if (s->depth == 0) model_on_resume(s->x, s->task);
+    ASYNC_BEGIN(task, s);
+    s->armed[0] = s->armed[1] = 0;
+    s->sec = 0;
+    for (s->idx = 0; s->idx < s->x->c->nops[s->task][s->depth][0]; s->idx++) {
+        s->op = model_op_at(s->x->c, s->task, s->depth, 0, s->idx);
+        MODEL__EXEC(s);
+    }
+    ASYNC_RETURN(model_default_result(s->task, s->depth));
+    ASYNC_FINALLY;
+    s->sec = 1;
+    model_push(s->x, 1, MODEL_EV_FIN, s->task, s->depth, 1, 0, 0, ASYNC_CANCELLED(),
+               (int)s->frame.result, 0, 0);
+    for (s->idx = 0; s->idx < s->x->c->nops[s->task][s->depth][1]; s->idx++) {
+        s->op = model_op_at(s->x->c, s->task, s->depth, 1, s->idx);
+        MODEL__EXEC(s);
+    }
+    if (s->depth == 0) s->x->ends[s->task]++;
+    model_push(s->x, 1, MODEL_EV_END, s->task, s->depth, 1, 0, 0, ASYNC_CANCELLED(),
+               (int)s->frame.result, 0, 0);
+    ASYNC_END;
+}
+
+/* ==========================================================================
+ * The reference model
+ * ========================================================================== */
+
+static inline int model_scope_id(int k, int d, int slot) { return (k * MODEL_DEPTH + d) * 4 + slot; }
+static inline int model_scope_task(int id) { return id / (MODEL_DEPTH * 4); }
+static inline int model_scope_depth(int id) { return (id / 4) % MODEL_DEPTH; }
+
+static inline void model_m_push_ready(model_ctx *x, int k) {
+    model_m *m = &x->m;
+    if (m->nready >= MODEL_NT) {
+        model_fail(x, "model: ready queue overflow (t%d twice?)", k);
+        return;
+    }
+    m->ready[m->nready++] = k;
+    m->t[k].where = MODEL_W_READY;
+}
+
+static inline void model_m_timer_add(model_ctx *x, int id, uint64_t deadline) {
+    model_m *m = &x->m;
+    int pos = m->ntl;
+    if (x->o.model_bug == MODEL_BUG_LIFO_TIES)
+        while (pos > 0 && m->tl[pos - 1].deadline >= deadline) pos--;
+    else
+        while (pos > 0 && m->tl[pos - 1].deadline > deadline) pos--;
+    memmove(&m->tl[pos + 1], &m->tl[pos], (size_t)(m->ntl - pos) * sizeof m->tl[0]);
+    m->tl[pos].deadline = deadline;
+    m->tl[pos].seq = m->seq++;
+    m->tl[pos].id = id;
+    m->ntl++;
+    if (id < MODEL_NT) m->t[id].where = MODEL_W_SLEEP;
+}
+
+static inline void model_m_timer_remove(model_ctx *x, int id) {
+    model_m *m = &x->m;
+    int i;
+    for (i = 0; i < m->ntl && m->tl[i].id != id; i++) {
+    }
+    if (i == m->ntl) return;
+    memmove(&m->tl[i], &m->tl[i + 1], (size_t)(m->ntl - i - 1) * sizeof m->tl[0]);
+    m->ntl--;
+}
+
+static inline void model_m_park(model_ctx *x, int k, int list) {
+    model_m_list *l = &x->m.lists[list];
+    x->m.t[k].granted = 0;
+    x->m.t[k].where = MODEL_W_WAIT;
+    x->m.t[k].list = list;
+    l->id[l->n++] = k;
+}
+
+static inline void model_m_list_remove(model_ctx *x, int k) {
+    model_m_list *l = &x->m.lists[x->m.t[k].list];
+    int i;
+    for (i = 0; i < l->n && l->id[i] != k; i++) {
+    }
+    if (i == l->n) return;
+    memmove(&l->id[i], &l->id[i + 1], (size_t)(l->n - i - 1) * sizeof l->id[0]);
+    l->n--;
+    x->m.t[k].where = MODEL_W_IDLE;
+}
+
+static inline int model_m_wake_one(model_ctx *x, int list, int granted) {
+    model_m_list *l = &x->m.lists[list];
+    int k;
+    if (!l->n) return 0;
+    k = l->id[0];
+    model_m_list_remove(x, k);
+    if (granted) x->m.t[k].granted = 1;
+    model_m_push_ready(x, k);
+    return 1;
+}
+
+static inline void model_m_wake_all(model_ctx *x, int list, int granted) {
+    while (model_m_wake_one(x, list, granted)) {
+    }
+}
+
+static inline int model_m_take_grant(model_ctx *x, int k) {
+    int g = x->m.t[k].granted;
+    x->m.t[k].granted = 0;
+    return g;
+}
+
+/* Does an interruption end the wait task k is in, and how?  0: no;
+ * ETIMEDOUT: a timeout armed by frame d expired; UNWIND: a cancellation, or
+ * a timeout armed by an outer frame.  Nothing crosses a shield (a finally
+ * section or a shielded await) entered after the timeout was armed. */
+static inline int model_m_intr(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    int i, outer = -1;
+    if (t->cancel && t->shield == 0) return MODEL_UNWIND;
+    for (i = 0; i < t->nscopes; i++) {
+        model_m_scope *sc = &x->m.sc[t->scopes[i]];
+        if (sc->state == MODEL_SC_FIRED && sc->level == t->shield) outer = t->scopes[i];
+    }
+    if (outer < 0) return ASYNC_OK;
+    return model_scope_depth(outer) == d ? ASYNC_ETIMEDOUT : MODEL_UNWIND;
+}
+
+/* An interruption that takes effect: the task leaves its sleep or wait list
+ * and runs.  One that cannot take effect now (shielded) leaves the task
+ * where it is, in its place; it takes effect when the shield ends. */
+static inline void model_m_interrupt(model_ctx *x, int k) {
+    model_m_task *t = &x->m.t[k];
+    if (model_m_intr(x, k, -1) == ASYNC_OK) return;
+    if (t->where == MODEL_W_SLEEP) {
+        model_m_timer_remove(x, k);
+        model_m_push_ready(x, k);
+    } else if (t->where == MODEL_W_WAIT) {
+        model_m_list_remove(x, k);
+        model_m_push_ready(x, k);
+    }
+}
+
+static inline int model_m_cancel(model_ctx *x, int k) {
+    model_m_task *t = &x->m.t[k];
+    if (!t->live) return 0;
+    if (t->cancel) return 1;
+    t->cancel = 1;
+    model_m_interrupt(x, k);
+    return 1;
+}
+
+static inline void model_m_arm(model_ctx *x, int k, int d, int slot, uint64_t deadline) {
+    model_m_task *t = &x->m.t[k];
+    int id = model_scope_id(k, d, slot);
+    model_m_scope *sc = &x->m.sc[id];
+    sc->level = t->shield;
+    sc->state = MODEL_SC_HEAP;
+    sc->expired = 0;
+    sc->deadline = deadline;
+    memmove(&t->scopes[1], &t->scopes[0], (size_t)t->nscopes * sizeof t->scopes[0]);
+    t->scopes[0] = id;
+    t->nscopes++;
+    model_m_timer_add(x, MODEL_NT + id, deadline);
+}
+
+static inline void model_m_disarm(model_ctx *x, int k, int id) {
+    model_m_task *t = &x->m.t[k];
+    int i;
+    for (i = 0; i < t->nscopes && t->scopes[i] != id; i++) {
+    }
+    if (i == t->nscopes) return;
+    memmove(&t->scopes[i], &t->scopes[i + 1], (size_t)(t->nscopes - i - 1) * sizeof t->scopes[0]);
+    t->nscopes--;
+    if (x->m.sc[id].state == MODEL_SC_HEAP) model_m_timer_remove(x, MODEL_NT + id);
+    x->m.sc[id].state = MODEL_SC_IDLE;
+}
+
+static inline void model_m_fire(model_ctx *x, int id) {
+    x->m.sc[id].state = MODEL_SC_FIRED;
+    x->m.sc[id].expired = 1;
+    model_m_interrupt(x, model_scope_task(id));
+}
+
+static inline void model_m_frame_reset(model_m_frame *f) { memset(f, 0, sizeof *f); }
+
+static inline void model_m_spawn(model_ctx *x, int k) {
+    model_m_task *t = &x->m.t[k];
+    t->ever = t->live = 1;
+    t->cancel = t->granted = t->shield = 0;
+    t->nscopes = 0;
+    t->spawns++;
+    model_m_frame_reset(&t->fr[0]);
+    x->m.ntasks++;
+    model_m_push_ready(x, k);
+}
+
+static inline void model_m_finish(model_ctx *x, int k) {
+    x->m.t[k].where = MODEL_W_DONE;
+    x->m.t[k].live = 0;
+    x->m.ntasks--;
+    model_m_wake_all(x, MODEL_LTASK(k), 1);
+}
+
+static inline int model_m_state(model_ctx *x, int k) {
+    return x->m.t[k].live ? ASYNC_PENDING : x->m.t[k].cancel ? ASYNC_CANCELLED : ASYNC_DONE;
+}
+static inline int model_m_result(model_ctx *x, int k) {
+    return x->m.t[k].live || x->m.t[k].cancel ? 0 : (int)x->m.t[k].fr[0].result;
+}
+
+/* queues */
+static inline void model_m_store(model_ctx *x, int q, int v) {
+    x->m.qitem[q][x->m.qn[q]++] = v;
+}
+static inline int model_m_take(model_ctx *x, int q) {
+    int v;
+    if (x->m.qn[q] <= 0) return 0; /* only with MODEL_BUG_BARGE: item 0 diverges */
+    v = x->m.qitem[q][0];
+    memmove(&x->m.qitem[q][0], &x->m.qitem[q][1], (size_t)(x->m.qn[q] - 1) * sizeof(int));
+    x->m.qn[q]--;
+    return v;
+}
+/* An item or a slot handed to the first waiter is reserved for it. */
+static inline void model_m_hand_item(model_ctx *x, int q) {
+    if (x->m.qn[q] > x->m.qheld_items[q] && x->m.lists[MODEL_LGET(q)].n) {
+        x->m.qheld_items[q]++;
+        model_m_wake_one(x, MODEL_LGET(q), 1);
+    }
+}
+static inline void model_m_hand_slot(model_ctx *x, int q) {
+    if (x->m.qn[q] + x->m.qheld_slots[q] < x->c->qcap[q] && x->m.lists[MODEL_LPUT(q)].n) {
+        x->m.qheld_slots[q]++;
+        model_m_wake_one(x, MODEL_LPUT(q), 1);
+    }
+}
+static inline int model_m_items_free(model_ctx *x, int q) { /* gettable by a newcomer */
+    if (x->o.model_bug == MODEL_BUG_BARGE) return x->m.qn[q] > 0;
+    return x->m.qn[q] > x->m.qheld_items[q];
+}
+
+static inline void model_m_sem_release(model_ctx *x, int s) {
+    if (!model_m_wake_one(x, MODEL_LSEM(s), 1)) x->m.semv[s]++;
+}
+
+static inline int model_m_outcome(model_ctx *x, int k) {
+    return x->m.t[k].cancel ? ASYNC_ECANCELED : ASYNC_OK;
+}
+
+static inline int model_m_wait_start(model_ctx *x, int k, int d, const model_op *op) {
+    model_m_task *t = &x->m.t[k];
+    model_m_frame *F = &t->fr[d];
+    int r, a = op->a;
+    if (op->kind == MODEL_YIELD) {
+        model_m_push_ready(x, k);
+        return MODEL_AGAIN;
+    }
+    r = model_m_intr(x, k, d);
+    if (r != ASYNC_OK) return r;
+    switch (op->kind) {
+    case MODEL_SLEEP:
+        if (op->d == 0) { /* a yield */
+            t->deadline = 0;
+            model_m_push_ready(x, k);
+        } else {
+            t->deadline = x->m.now + (uint64_t)op->d * MODEL_SECOND;
+            model_m_timer_add(x, k, t->deadline);
+        }
+        return MODEL_AGAIN;
+    case MODEL_AWAIT:
+        if (!x->m.t[a].live) return model_m_outcome(x, a);
+        model_m_park(x, k, MODEL_LTASK(a));
+        return MODEL_AGAIN;
+    case MODEL_PUT:
+        if (x->m.qclosed[a]) return ASYNC_ECLOSED;
+        if (x->m.qn[a] + x->m.qheld_slots[a] < x->c->qcap[a] && !x->m.lists[MODEL_LPUT(a)].n) {
+            model_m_store(x, a, F->item);
+            model_m_hand_item(x, a);
+            return ASYNC_OK;
+        }
+        model_m_park(x, k, MODEL_LPUT(a));
+        return MODEL_AGAIN;
+    case MODEL_GET:
+        if (model_m_items_free(x, a) && !x->m.lists[MODEL_LGET(a)].n) {
+            F->got = model_m_take(x, a);
+            model_m_hand_slot(x, a);
+            return ASYNC_OK;
+        }
+        if (x->m.qclosed[a] && !model_m_items_free(x, a)) return ASYNC_ECLOSED;
+        model_m_park(x, k, MODEL_LGET(a));
+        return MODEL_AGAIN;
+    case MODEL_EWAIT:
+        if (x->m.eset[a]) return ASYNC_OK;
+        model_m_park(x, k, MODEL_LEV(a));
+        return MODEL_AGAIN;
+    default: /* MODEL_SACQ */
+        if (x->m.semv[a] > 0 && !x->m.lists[MODEL_LSEM(a)].n) {
+            x->m.semv[a]--;
+            return ASYNC_OK;
+        }
+        model_m_park(x, k, MODEL_LSEM(a));
+        return MODEL_AGAIN;
+    }
+}
+
+static inline int model_m_wait_resume(model_ctx *x, int k, int d, const model_op *op) {
+    model_m_task *t = &x->m.t[k];
+    model_m_frame *F = &t->fr[d];
+    int r = model_m_intr(x, k, d), a = op->a, g;
+    switch (op->kind) {
+    case MODEL_YIELD: return r;
+    case MODEL_SLEEP:
+        if (r != ASYNC_OK) return r;
+        if (t->deadline > x->m.now) {
+            model_m_timer_add(x, k, t->deadline);
+            return MODEL_AGAIN;
+        }
+        return ASYNC_OK;
+    case MODEL_AWAIT:
+        if (r != ASYNC_OK) return r;
+        if (!x->m.t[a].live) return model_m_outcome(x, a);
+        model_m_park(x, k, MODEL_LTASK(a));
+        return MODEL_AGAIN;
+    case MODEL_PUT:
+        if (model_m_take_grant(x, k)) { /* a slot was reserved for us */
+            x->m.qheld_slots[a]--;
+            if (r != ASYNC_OK || x->m.qclosed[a]) {
+                model_m_hand_slot(x, a); /* pass it on */
+                return r != ASYNC_OK ? r : ASYNC_ECLOSED;
+            }
+            model_m_store(x, a, F->item);
+            model_m_hand_item(x, a);
+            return ASYNC_OK;
+        }
+        if (r != ASYNC_OK) return r;
+        if (x->m.qclosed[a]) return ASYNC_ECLOSED;
+        model_m_park(x, k, MODEL_LPUT(a));
+        return MODEL_AGAIN;
+    case MODEL_GET:
+        if (model_m_take_grant(x, k)) { /* an item was reserved for us */
+            x->m.qheld_items[a]--;
+            if (r != ASYNC_OK) {
+                model_m_hand_item(x, a); /* pass it on */
+                return r;
+            }
+            F->got = model_m_take(x, a);
+            model_m_hand_slot(x, a);
+            return ASYNC_OK;
+        }
+        if (r != ASYNC_OK) return r;
+        if (model_m_items_free(x, a)) { /* woken by close: drain */
+            F->got = model_m_take(x, a);
+            model_m_hand_slot(x, a);
+            return ASYNC_OK;
+        }
+        if (x->m.qclosed[a]) return ASYNC_ECLOSED;
+        model_m_park(x, k, MODEL_LGET(a));
+        return MODEL_AGAIN;
+    case MODEL_EWAIT:
+        g = model_m_take_grant(x, k);
+        if (r != ASYNC_OK) return r;
+        if (g || x->m.eset[a]) return ASYNC_OK;
+        model_m_park(x, k, MODEL_LEV(a));
+        return MODEL_AGAIN;
+    default: /* MODEL_SACQ */
+        if (model_m_take_grant(x, k)) { /* the permit was handed over */
+            if (r == MODEL_UNWIND) {
+                model_m_sem_release(x, a); /* leaving: pass it on */
+                return r;
+            }
+            return ASYNC_OK; /* a timeout shows at the next wait */
+        }
+        if (r != ASYNC_OK) return r;
+        model_m_park(x, k, MODEL_LSEM(a));
+        return MODEL_AGAIN;
+    }
+}
+
+static inline void model_m_op(model_ctx *x, int k, int d, int st, int value, int expired, int aux) {
+    model_m_frame *F = &x->m.t[k].fr[d];
+    const model_op *op = model_op_at(x->c, k, d, F->sec, F->idx);
+    model_push(x, 0, MODEL_EV_OP, k, d, F->sec, F->idx, op->kind, st, value, expired, aux);
+}
+
+static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op) {
+    model_m *m = &x->m;
+    int a = op->a, rc = ASYNC_OK, v = 0;
+    switch (op->kind) {
+    case MODEL_SPAWN:
+        if (m->t[a].live) rc = MODEL_BUSY;
+        else if (m->t[a].spawns >= MODEL_MAXSPAWN) rc = MODEL_SKIP;
+        else model_m_spawn(x, a);
+        break;
+    case MODEL_CANCEL: rc = m->t[a].ever ? model_m_cancel(x, a) : MODEL_SKIP; break;
+    case MODEL_TRYPUT:
+        v = ++m->next_item;
+        if (m->qclosed[a]) rc = ASYNC_ECLOSED;
+        else if (m->qn[a] + m->qheld_slots[a] >= x->c->qcap[a]) rc = ASYNC_EAGAIN;
+        else {
+            model_m_store(x, a, v);
+            model_m_hand_item(x, a);
+        }
+        break;
+    case MODEL_TRYGET:
+        if (!model_m_items_free(x, a)) rc = m->qclosed[a] ? ASYNC_ECLOSED : ASYNC_EAGAIN;
+        else {
+            v = model_m_take(x, a);
+            model_m_hand_slot(x, a);
+        }
+        break;
+    case MODEL_CLOSE:
+        m->qclosed[a] = 1;
+        model_m_wake_all(x, MODEL_LGET(a), 0);
+        model_m_wake_all(x, MODEL_LPUT(a), 0);
+        break;
+    case MODEL_ESET:
+        m->eset[a] = 1;
+        if (x->o.model_bug == MODEL_BUG_EVENT_ORDER) { /* wrong on purpose: newest first */
+            model_m_list *l = &m->lists[MODEL_LEV(a)];
+            while (l->n) {
+                int w = l->id[l->n - 1];
+                model_m_list_remove(x, w);
+                m->t[w].granted = 1;
+                model_m_push_ready(x, w);
+            }
+        } else {
+            model_m_wake_all(x, MODEL_LEV(a), 1);
+        }
+        break;
+    case MODEL_ECLEAR: m->eset[a] = 0; break;
+    case MODEL_SREL: model_m_sem_release(x, a); break;
+    case MODEL_STRY:
+        if (m->semv[a] > 0 && !m->lists[MODEL_LSEM(a)].n) m->semv[a]--;
+        else rc = ASYNC_EAGAIN;
+        break;
+    default: rc = MODEL_SKIP; break;
+    }
+    model_m_op(x, k, d, rc, v, -1, 0);
+}
+
+enum { MODEL_X_NEXT = 0, MODEL_X_SUSPEND, MODEL_X_EXIT };
+
+static inline int model_m_run_frame(model_ctx *x, int k, int d);
+
+/* Run (or resume) the op frame d of task k is at. */
+static inline int model_m_exec(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    model_m_frame *F = &t->fr[d];
+    const model_op *op = model_op_at(x->c, k, d, F->sec, F->idx);
+    int st, expired;
+    if (model_is_wait(op->kind)) {
+        if (F->phase == 0) {
+            if (op->kind == MODEL_AWAIT && (op->a == k || !x->m.t[op->a].ever)) {
+                model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+                return MODEL_X_NEXT;
+            }
+            if (op->kind == MODEL_PUT) F->item = ++x->m.next_item;
+            F->got = 0;
+            if (op->tmo)
+                model_m_arm(x, k, d, 2 + F->sec,
+                            x->m.now + (uint64_t)(op->tmo - 1) * MODEL_SECOND);
+            st = model_m_wait_start(x, k, d, op);
+        } else {
+            st = model_m_wait_resume(x, k, d, op);
+        }
+        if (st == MODEL_AGAIN) {
+            F->phase = 1;
+            return MODEL_X_SUSPEND;
+        }
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        expired = -1;
+        if (op->tmo) {
+            int id = model_scope_id(k, d, 2 + F->sec);
+            model_m_disarm(x, k, id);
+            expired = x->m.sc[id].expired;
+        }
+        if (op->kind == MODEL_PUT) model_m_op(x, k, d, st, F->item, expired, 0);
+        else if (op->kind == MODEL_GET) model_m_op(x, k, d, st, F->got, expired, 0);
+        else if (op->kind == MODEL_AWAIT)
+            model_m_op(x, k, d, st, model_m_result(x, op->a), expired, model_m_state(x, op->a));
+        else model_m_op(x, k, d, st, 0, expired, 0);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_CALL || op->kind == MODEL_WAITFOR) {
+        int id = model_scope_id(k, d, 2 + F->sec);
+        if (F->phase == 0) {
+            if (d + 1 >= MODEL_DEPTH) {
+                model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+                return MODEL_X_NEXT;
+            }
+            if (op->kind == MODEL_WAITFOR)
+                model_m_arm(x, k, d, 2 + F->sec, x->m.now + (uint64_t)op->d * MODEL_SECOND);
+            model_m_frame_reset(&t->fr[d + 1]);
+            if (op->kind == MODEL_CALL && op->a) t->shield++;
+            F->phase = 2;
+        }
+        if (!model_m_run_frame(x, k, d + 1)) return MODEL_X_SUSPEND;
+        if (op->kind == MODEL_CALL && op->a) t->shield--;
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        if (op->kind == MODEL_CALL) {
+            model_m_op(x, k, d, st, (int)t->fr[d + 1].result, -1, 0);
+        } else {
+            model_m_disarm(x, k, id);
+            expired = x->m.sc[id].expired;
+            model_m_op(x, k, d, expired ? ASYNC_ETIMEDOUT : ASYNC_OK, (int)t->fr[d + 1].result,
+                       expired, 0);
+        }
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_ARM) {
+        if (F->armed[op->a]) {
+            model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+        } else {
+            model_m_arm(x, k, d, op->a, x->m.now + (uint64_t)op->d * MODEL_SECOND);
+            F->armed[op->a] = 1;
+            model_m_op(x, k, d, ASYNC_OK, 0, -1, 0);
+        }
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_DISARM) {
+        int id = model_scope_id(k, d, op->a), was = F->armed[op->a];
+        model_m_disarm(x, k, id);
+        F->armed[op->a] = 0;
+        model_m_op(x, k, d, ASYNC_OK, was ? x->m.sc[id].expired : -1, -1, 0);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_RET) {
+        if (F->sec) {
+            model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+            return MODEL_X_NEXT;
+        }
+        F->result = op->a;
+        model_m_op(x, k, d, ASYNC_OK, op->a, -1, 0);
+        return MODEL_X_EXIT;
+    }
+    model_m_plain(x, k, d, op);
+    return MODEL_X_NEXT;
+}
+
+/* The frame is finishing: its shield goes, and the timeouts it left armed. */
+static inline void model_m_frame_done(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    t->shield--;
+    while (t->nscopes && model_scope_depth(t->scopes[0]) == d) model_m_disarm(x, k, t->scopes[0]);
+}
+
+/* Run frame d of task k until it suspends (0) or finishes (1). */
+static inline int model_m_run_frame(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    model_m_frame *F = &t->fr[d];
+    for (;;) {
+        int leave = 0;
+        if (F->phase == 0 && F->idx >= x->c->nops[k][d][F->sec]) {
+            if (F->sec == 0) {
+                F->result = model_default_result(k, d);
+                leave = 1;
+            } else {
+                model_push(x, 0, MODEL_EV_END, k, d, 1, 0, 0, t->cancel, (int)F->result, 0, 0);
+                model_m_frame_done(x, k, d);
+                return 1;
+            }
+        } else {
+            int r = model_m_exec(x, k, d);
+            if (r == MODEL_X_SUSPEND) return 0;
+            if (r == MODEL_X_EXIT) leave = 1;
+            else {
+                F->idx++;
+                F->phase = 0;
+            }
+        }
+        if (leave) {
+            if (F->fin) { /* left the finally section early */
+                model_m_frame_done(x, k, d);
+                return 1;
+            }
+            F->fin = 1;
+            t->shield++;
+            F->sec = 1;
+            F->idx = 0;
+            F->phase = 0;
+            model_push(x, 0, MODEL_EV_FIN, k, d, 1, 0, 0, t->cancel, (int)F->result, 0, 0);
+        }
+    }
+}
+
+enum { MODEL_RAN = 0, MODEL_DONE, MODEL_DEADLOCK };
+
+/* One pass of the model loop. */
+static inline int model_m_step(model_ctx *x) {
+    model_m *m = &x->m;
+    int n, i;
+    if (m->ntasks == 0) return MODEL_DONE;
+    if (!m->nready) {
+        if (!m->ntl) return MODEL_DEADLOCK;
+        if (m->tl[0].deadline > m->now) m->now = m->tl[0].deadline;
+    }
+    while (m->ntl && m->tl[0].deadline <= m->now) {
+        int id = m->tl[0].id;
+        memmove(&m->tl[0], &m->tl[1], (size_t)(m->ntl - 1) * sizeof m->tl[0]);
+        m->ntl--;
+        if (id < MODEL_NT) model_m_push_ready(x, id);
+        else model_m_fire(x, id - MODEL_NT);
+    }
+    n = m->nready;
+    for (i = 0; i < n; i++) {
+        int k = m->ready[0];
+        memmove(&m->ready[0], &m->ready[1], (size_t)(m->nready - 1) * sizeof m->ready[0]);
+        m->nready--;
+        model_push(x, 0, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
+        if (model_m_run_frame(x, k, 0)) model_m_finish(x, k);
+    }
+    return MODEL_RAN;
+}
+
+/* ==========================================================================
+ * Checks: the library's invariants, and its state against the model's
+ * ========================================================================== */
+
+/* The slot of a task node, or the MODEL_NT + scope id of a timeout node. */
+static inline int model_node_id(model_ctx *x, const async__node *n) {
+    uintptr_t p = (uintptr_t)n;
+    int k, d, i;
+    for (k = 0; k < MODEL_NT; k++)
+        if (p == (uintptr_t)&x->task[k].node) return k;
+    for (k = 0; k < MODEL_NT; k++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (i = 0; i < 2; i++) {
+                if (p == (uintptr_t)&x->fs[k][d].tmo[i].node) return MODEL_NT + model_scope_id(k, d, i);
+                if (p == (uintptr_t)&x->fs[k][d].wtmo[i].node)
+                    return MODEL_NT + model_scope_id(k, d, 2 + i);
+            }
+    return -1;
+}
+
+static inline const char *model_list_name(int list, char *buf, size_t n) {
+    if (list < MODEL_NQ) snprintf(buf, n, "q%d getters", list);
+    else if (list < 2 * MODEL_NQ) snprintf(buf, n, "q%d putters", list - MODEL_NQ);
+    else if (list < 2 * MODEL_NQ + MODEL_NE) snprintf(buf, n, "e%d waiters", list - 2 * MODEL_NQ);
+    else if (list < 2 * MODEL_NQ + MODEL_NE + MODEL_NS)
+        snprintf(buf, n, "s%d waiters", list - 2 * MODEL_NQ - MODEL_NE);
+    else snprintf(buf, n, "waiters of t%d", list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS);
+    return buf;
+}
+
+static inline async__node **model_real_list(model_ctx *x, int list) {
+    if (list < MODEL_NQ) return &x->q[list].getters;
+    if (list < 2 * MODEL_NQ) return &x->q[list - MODEL_NQ].putters;
+    if (list < 2 * MODEL_NQ + MODEL_NE) return &x->ev[list - 2 * MODEL_NQ].waiters;
+    if (list < 2 * MODEL_NQ + MODEL_NE + MODEL_NS)
+        return &x->sem[list - 2 * MODEL_NQ - MODEL_NE].waiters;
+    return &x->task[list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS].waiters;
+}
+
+/* Walk a wait list; the slots in order into ids (NULL: don't).  -1 if the
+ * list is malformed (then x has failed). */
+static inline int model_walk_list(model_ctx *x, int list, int *ids, int *seen) {
+    async__node **owner = model_real_list(x, list), *h = *owner, *n;
+    int cnt = 0;
+    char nb[32];
+    if (!h) return 0;
+    n = h;
+    do {
+        int id = model_node_id(x, n);
+        if (id < 0 || id >= MODEL_NT) {
+            model_fail(x, "invariant: %s holds a node that is not a task",
+                       model_list_name(list, nb, sizeof nb));
+            return -1;
+        }
+        if (cnt >= MODEL_NT || n->link.l.owner != owner || n->where != ASYNC__W_WAITING ||
+            n->link.l.next->link.l.prev != n || n->magic != ASYNC__LIVE) {
+            model_fail(x, "invariant: %s is malformed at t%d (where %d, magic %#x, %d nodes)",
+                       model_list_name(list, nb, sizeof nb), id, n->where, n->magic, cnt);
+            return -1;
+        }
+        if (ids) ids[cnt] = id;
+        if (seen) seen[id]++;
+        cnt++;
+        n = n->link.l.next;
+    } while (n != h);
+    return cnt;
+}
+
+static inline int model_before(const async__node *a, const async__node *b) {
+    if (a->deadline != b->deadline) return a->deadline < b->deadline;
+    return (int32_t)(a->seq - b->seq) < 0;
+}
+
+/* Collect the heap's nodes, checking shape, links and order. */
+static inline int model_walk_heap(model_ctx *x, const async__node **out, int max) {
+    const async__node *stack[MODEL_NTIMER + 4];
+    size_t num[MODEL_NTIMER + 4];
+    int sp = 0, cnt = 0;
+    size_t nheap = x->loop.nheap;
+    if (!x->loop.heap) {
+        if (nheap) model_fail(x, "invariant: heap empty but nheap = %zu", nheap);
+        return 0;
+    }
+    if (x->loop.heap->link.h.parent) {
+        model_fail(x, "invariant: heap root has a parent");
+        return -1;
+    }
+    stack[sp] = x->loop.heap;
+    num[sp++] = 1;
+    while (sp) {
+        const async__node *n = stack[--sp], *c[2];
+        size_t k = num[sp];
+        int i;
+        if (cnt >= max || k > nheap) {
+            model_fail(x, "invariant: heap has more nodes than nheap = %zu", nheap);
+            return -1;
+        }
+        if (n->where != ASYNC__W_SLEEPING) {
+            model_fail(x, "invariant: heap node %d has where = %d", model_node_id(x, n), n->where);
+            return -1;
+        }
+        out[cnt++] = n;
+        c[0] = n->link.h.left;
+        c[1] = n->link.h.right;
+        for (i = 0; i < 2; i++) {
+            size_t ck = 2 * k + (size_t)i;
+            if ((c[i] != NULL) != (ck <= nheap)) {
+                model_fail(x, "invariant: heap shape: node #%zu %s child %s (nheap %zu)", k,
+                           i ? "right" : "left", c[i] ? "present" : "missing", nheap);
+                return -1;
+            }
+            if (!c[i]) continue;
+            if (c[i]->link.h.parent != n) {
+                model_fail(x, "invariant: heap node #%zu's parent link is wrong", ck);
+                return -1;
+            }
+            if (model_before(c[i], n)) {
+                model_fail(x, "invariant: heap order: node #%zu (deadline %llu seq %u) is "
+                              "before its parent (deadline %llu seq %u)", ck,
+                           (unsigned long long)c[i]->deadline, c[i]->seq,
+                           (unsigned long long)n->deadline, n->seq);
+                return -1;
+            }
+            stack[sp] = c[i];
+            num[sp++] = ck;
+        }
+    }
+    if ((size_t)cnt != nheap) {
+        model_fail(x, "invariant: heap has %d nodes, nheap = %zu", cnt, nheap);
+        return -1;
+    }
+    return cnt;
+}
+
+/* The library's own invariants; `current` is the running task or -1. */
+static inline void model_check_lib(model_ctx *x, int current) {
+    async_loop *l = &x->loop;
+    int seen[MODEL_NT], q, k, list, live = 0, n, i;
+    const async__node *heap[MODEL_NTIMER + 1];
+    if (x->failed) return;
+    memset(seen, 0, sizeof seen);
+    if (l->now < x->last_now) model_fail(x, "invariant: the clock went back");
+    x->last_now = l->now;
+    if (current >= 0 && l->current != &x->task[current])
+        model_fail(x, "invariant: t%d runs but loop->current is another", current);
+    /* ready queue */
+    {
+        async_task *t = l->head, *last = NULL;
+        n = 0;
+        while (t) {
+            int id = model_node_id(x, &t->node);
+            if (id < 0 || id >= MODEL_NT || ++n > MODEL_NT || t->node.where != ASYNC__W_READY ||
+                t->node.magic != ASYNC__LIVE) {
+                model_fail(x, "invariant: ready queue malformed at entry %d", n);
+                return;
+            }
+            seen[id]++;
+            last = t;
+            t = async__task_of(t->node.link.l.next);
+        }
+        if (l->tail != last) {
+            model_fail(x, "invariant: ready queue tail is wrong");
+            return;
+        }
+    }
+    /* timer heap */
+    n = model_walk_heap(x, heap, MODEL_NTIMER + 1);
+    if (n < 0) return;
+    for (i = 0; i < n; i++) {
+        int id = model_node_id(x, heap[i]);
+        if (id < 0) {
+            model_fail(x, "invariant: unknown node in the heap");
+            return;
+        }
+        if (id < MODEL_NT) {
+            seen[id]++;
+            if (heap[i]->magic != ASYNC__LIVE) model_fail(x, "invariant: finished t%d sleeps", id);
+        } else {
+            int k2 = model_scope_task(id - MODEL_NT);
+            async_timeout *s;
+            if (x->task[k2].node.magic != ASYNC__LIVE)
+                model_fail(x, "invariant: a timeout of finished t%d is in the heap", k2);
+            for (s = x->task[k2].scopes; s && &s->node != heap[i]; s = s->next) {
+            }
+            if (!s) model_fail(x, "invariant: a timeout in the heap is not armed by t%d", k2);
+        }
+    }
+    /* wait lists */
+    for (list = 0; list < MODEL_NL; list++)
+        if (model_walk_list(x, list, NULL, seen) < 0) return;
+    for (q = 0; q < MODEL_NQ; q++)
+        if (x->q[q].joiners) model_fail(x, "invariant: q%d has joiners", q);
+    /* every task in one place */
+    for (k = 0; k < MODEL_NT; k++) {
+        async_task *t = &x->task[k];
+        if (t->node.magic == ASYNC__LIVE) {
+            live++;
+            if (seen[k] != (k == current ? 0 : 1))
+                model_fail(x, "invariant: pending t%d is in %d places (ready/heap/wait lists)%s",
+                           k, seen[k], k == current ? " while running" : "");
+        } else {
+            if (seen[k]) model_fail(x, "invariant: t%d is not pending but linked in %d places", k, seen[k]);
+            if (x->spawns[k]) {
+                if (t->node.magic != ASYNC__DEAD) model_fail(x, "invariant: t%d has a bad magic", k);
+                if (t->waiters) model_fail(x, "invariant: finished t%d still has waiters", k);
+                if (t->scopes) model_fail(x, "invariant: finished t%d still has armed timeouts", k);
+                if (!x->counted[k]) {
+                    x->finishes[k]++;
+                    x->counted[k] = 1;
+                }
+            }
+        }
+        if (x->ends[k] != x->finishes[k])
+            model_fail(x, "invariant: t%d: %d finally ends for %d finished incarnations (%d spawns)",
+                       k, x->ends[k], x->finishes[k], x->spawns[k]);
+        if (x->spawns[k] != x->finishes[k] + (t->node.magic == ASYNC__LIVE))
+            model_fail(x, "invariant: t%d spawned %d times, finished %d", k, x->spawns[k],
+                       x->finishes[k]);
+    }
+    if ((int)l->ntasks != live)
+        model_fail(x, "invariant: loop->ntasks = %zu, pending tasks %d", l->ntasks, live);
+#ifndef ASYNC_NO_INTROSPECTION
+    {
+        async_task *t = l->tasks;
+        n = 0;
+        if (t) do {
+                if (t->node.magic != ASYNC__LIVE || ++n > MODEL_NT || t->next->prev != t) {
+                    model_fail(x, "invariant: the loop's task list is malformed");
+                    break;
+                }
+                t = t->next;
+            } while (t != l->tasks);
+        if (n != live) model_fail(x, "invariant: the task list has %d tasks, %d pending", n, live);
+    }
+#endif
+    /* items: put = got + queued */
+    for (q = 0; q < MODEL_NQ; q++) {
+        async_queue *qq = &x->q[q];
+        int inq = 0, id;
+        for (i = 0; i < (int)qq->count; i++) {
+            int v;
+            memcpy(&v, qq->buf + ((qq->head + (size_t)i) % qq->cap) * qq->size, sizeof v);
+            if (v <= 0 || v >= MODEL_MAXITEMS || x->item[v] != 1 + q) {
+                model_fail(x, "invariant: q%d holds item %d, which was not put there or was got "
+                              "already (state %d)", q, v,
+                           v > 0 && v < MODEL_MAXITEMS ? x->item[v] : -1);
+                return;
+            }
+        }
+        for (id = 1; id <= x->next_item && id < MODEL_MAXITEMS; id++) inq += x->item[id] == 1 + q;
+        if (inq != (int)qq->count)
+            model_fail(x, "invariant: %d items were put in q%d and not got, it holds %zu "
+                          "(lost or duplicated)", inq, q, qq->count);
+        if (qq->held_items > qq->count || qq->count + qq->held_slots > qq->cap)
+            model_fail(x, "invariant: q%d reservations exceed it: %zu items, %zu held items, "
+                          "%zu held slots, capacity %zu", q, qq->count, qq->held_items,
+                       qq->held_slots, qq->cap);
+    }
+}
+
+static inline int model_where_of(const async_task *t) {
+    if (t->node.magic == ASYNC__DEAD) return MODEL_W_DONE;
+    if (t->node.magic != ASYNC__LIVE) return MODEL_W_IDLE;
+    switch (t->node.where) {
+    case ASYNC__W_READY: return MODEL_W_READY;
+    case ASYNC__W_SLEEPING: return MODEL_W_SLEEP;
+    case ASYNC__W_WAITING: return MODEL_W_WAIT;
+    default: return -1;
+    }
+}
+
+static inline const char *model_where_name(int w) {
+    static const char *const n[] = {"not spawned", "ready", "sleeping", "waiting", "done"};
+    return w >= 0 && w <= MODEL_W_DONE ? n[w] : "?";
+}
+
+static inline void model_ids_format(char *buf, size_t n, const int *ids, int cnt) {
+    int i;
+    size_t w = 0;
+    buf[0] = 0;
+    for (i = 0; i < cnt && w < n; i++) {
+        int id = ids[i];
+        int r;
+        if (id < MODEL_NT) r = snprintf(buf + w, n - w, "%st%d", i ? " " : "", id);
+        else {
+            int s = id - MODEL_NT, slot = s % 4;
+            r = snprintf(buf + w, n - w, "%st%d%s.%s%d", i ? " " : "", model_scope_task(s),
+                         model_scope_depth(s) ? ".child" : "", slot < 2 ? "tmo" : "wtmo",
+                         slot % 2);
+        }
+        if (r < 0) break;
+        w += (size_t)r;
+    }
+    if (!cnt && n > 7) snprintf(buf, n, "(empty)");
+}
+
+static inline int model_ids_differ(model_ctx *x, const char *what, const int *real, int nr,
+                                   const int *mod, int nm) {
+    char a[256], b[256];
+    if (nr == nm && !memcmp(real, mod, (size_t)nr * sizeof(int))) return 0;
+    model_ids_format(a, sizeof a, real, nr);
+    model_ids_format(b, sizeof b, mod, nm);
+    model_fail(x, "state: %s: async.h has [%s], the model [%s]", what, a, b);
+    return 1;
+}
+
+/* The loop's state against the model's (after a pass, nothing running). */
+static inline void model_compare_state(model_ctx *x) {
+    model_m *m = &x->m;
+    int k, list, i, n, ids[MODEL_NTIMER + 1], mids[MODEL_NTIMER + 1];
+    const async__node *heap[MODEL_NTIMER + 1];
+    char nb[32];
+    if (x->failed) return;
+    if (x->loop.now != m->now) {
+        model_fail(x, "state: async.h's clock is at %llu ns, the model's at %llu ns",
+                   (unsigned long long)x->loop.now, (unsigned long long)m->now);
+        return;
+    }
+    for (k = 0; k < x->c->ntasks; k++) {
+        int w = model_where_of(&x->task[k]), mw = m->t[k].ever ? m->t[k].where : MODEL_W_IDLE;
+        if (w != mw) {
+            model_fail(x, "state: t%d is %s in async.h, %s in the model", k, model_where_name(w),
+                       model_where_name(mw));
+            return;
+        }
+        if (w == MODEL_W_DONE &&
+            (async_task_state(&x->task[k]) != model_m_state(x, k) ||
+             async_task_result(&x->task[k]) != model_m_result(x, k))) {
+            model_fail(x, "state: t%d ended with state %d result %ld in async.h, state %d "
+                          "result %d in the model", k, async_task_state(&x->task[k]),
+                       (long)async_task_result(&x->task[k]), model_m_state(x, k),
+                       model_m_result(x, k));
+            return;
+        }
+        if (w != MODEL_W_IDLE && w != MODEL_W_DONE) {
+            const async_timeout *s;
+            n = 0;
+            for (s = x->task[k].scopes; s && n < MODEL_DEPTH * 4; s = s->next) {
+                ids[n] = model_node_id(x, &s->node);
+                if (s->node.where == ASYNC__W_FIRED) ids[n] += 1000;
+                n++;
+            }
+            for (i = 0; i < m->t[k].nscopes; i++) {
+                mids[i] = MODEL_NT + m->t[k].scopes[i];
+                if (m->sc[m->t[k].scopes[i]].state == MODEL_SC_FIRED) mids[i] += 1000;
+            }
+            if (n != m->t[k].nscopes || memcmp(ids, mids, (size_t)n * sizeof(int))) {
+                model_fail(x, "state: t%d's armed timeouts differ (%d in async.h, %d in the model; "
+                              "1000+ = expired)", k, n, m->t[k].nscopes);
+                return;
+            }
+        }
+    }
+    /* ready queue, in order */
+    n = 0;
+    {
+        async_task *t;
+        for (t = x->loop.head; t && n < MODEL_NT; t = async__task_of(t->node.link.l.next))
+            ids[n++] = model_node_id(x, &t->node);
+    }
+    if (model_ids_differ(x, "ready queue", ids, n, m->ready, m->nready)) return;
+    /* timers, in firing order */
+    n = model_walk_heap(x, heap, MODEL_NTIMER + 1);
+    if (n < 0) return;
+    for (i = 1; i < n; i++) { /* insertion sort by (deadline, seq) */
+        const async__node *v = heap[i];
+        int j = i;
+        while (j > 0 && model_before(v, heap[j - 1])) {
+            heap[j] = heap[j - 1];
+            j--;
+        }
+        heap[j] = v;
+    }
+    for (i = 0; i < n; i++) ids[i] = model_node_id(x, heap[i]);
+    for (i = 0; i < m->ntl; i++) mids[i] = m->tl[i].id;
+    if (model_ids_differ(x, "timers in firing order", ids, n, mids, m->ntl)) return;
+    for (i = 0; i < n; i++)
+        if (heap[i]->deadline != m->tl[i].deadline) {
+            model_fail(x, "state: timer %d deadline %llu in async.h, %llu in the model", i,
+                       (unsigned long long)heap[i]->deadline, (unsigned long long)m->tl[i].deadline);
+            return;
+        }
+    /* wait lists, in order */
+    for (list = 0; list < MODEL_NL; list++) {
+        n = model_walk_list(x, list, ids, NULL);
+        if (n < 0) return;
+        if (model_ids_differ(x, model_list_name(list, nb, sizeof nb), ids, n, m->lists[list].id,
+                             m->lists[list].n))
+            return;
+    }
+    /* objects */
+    for (i = 0; i < MODEL_NQ; i++) {
+        async_queue *q = &x->q[i];
+        int j;
+        if ((int)q->count != m->qn[i] || (int)q->held_items != m->qheld_items[i] ||
+            (int)q->held_slots != m->qheld_slots[i] || (q->closed != 0) != (m->qclosed[i] != 0)) {
+            model_fail(x, "state: q%d has %zu items (%zu held for getters, %zu slots held for "
+                          "putters, closed %d) in async.h, %d (%d, %d, %d) in the model", i,
+                       q->count, q->held_items, q->held_slots, q->closed, m->qn[i],
+                       m->qheld_items[i], m->qheld_slots[i], m->qclosed[i]);
+            return;
+        }
+        for (j = 0; j < (int)q->count; j++) {
+            int v;
+            memcpy(&v, q->buf + ((q->head + (size_t)j) % q->cap) * q->size, sizeof v);
+            if (v != m->qitem[i][j]) {
+                model_fail(x, "state: q%d position %d holds item %d in async.h, %d in the model",
+                           i, j, v, m->qitem[i][j]);
+                return;
+            }
+        }
+    }
+    for (i = 0; i < MODEL_NE; i++)
+        if ((x->ev[i].set != 0) != (m->eset[i] != 0)) {
+            model_fail(x, "state: e%d is %s in async.h", i, x->ev[i].set ? "set" : "clear");
+            return;
+        }
+    for (i = 0; i < MODEL_NS; i++)
+        if (x->sem[i].value != m->semv[i]) {
+            model_fail(x, "state: s%d = %ld in async.h, %ld in the model", i, x->sem[i].value,
+                       m->semv[i]);
+            return;
+        }
+    if ((int)x->loop.ntasks != m->ntasks)
+        model_fail(x, "state: %zu tasks pending in async.h, %d in the model", x->loop.ntasks,
+                   m->ntasks);
+}
+
+/* ==========================================================================
+ * The driver
+ * ========================================================================== */
+
+static inline void model_setup(model_ctx *x, const model_case *c, const model_opts *o) {
+    int k, d, i;
+    x->c = c;
+    x->o = *o;
+    memset(&x->loop, 0, sizeof x->loop);
+    memset(x->task, 0, sizeof x->task);
+    memset(x->fs, 0, sizeof x->fs);
+    memset(x->q, 0, sizeof x->q);
+    memset(x->ev, 0, sizeof x->ev);
+    memset(x->sem, 0, sizeof x->sem);
+    memset(x->spawns, 0, sizeof x->spawns);
+    memset(x->finishes, 0, sizeof x->finishes);
+    memset(x->counted, 0, sizeof x->counted);
+    memset(x->ends, 0, sizeof x->ends);
+    memset(x->item, 0, sizeof x->item);
+    memset(&x->m, 0, sizeof x->m);
+    x->next_item = 0;
+    x->last_now = 0;
+    x->nrev = x->nmev = 0;
+    x->failed = 0;
+    x->fail[0] = 0;
+    x->step = 0;
+    async_loop_init(&x->loop, ASYNC_VIRTUAL);
+    for (k = 0; k < MODEL_NT; k++)
+        for (d = 0; d < MODEL_DEPTH; d++) {
+            model_fs *s = &x->fs[k][d];
+            s->x = x;
+            s->task = k;
+            s->depth = d;
+            s->child = d + 1 < MODEL_DEPTH ? &x->fs[k][d + 1] : NULL;
+        }
+    for (i = 0; i < MODEL_NQ; i++) async_queue_init(&x->q[i], x->qbuf[i], c->qcap[i], sizeof(int));
+    for (i = 0; i < MODEL_NE; i++) async_event_init(&x->ev[i]);
+    for (i = 0; i < MODEL_NS; i++) {
+        async_semaphore_init(&x->sem[i], c->sem0[i]);
+        x->m.semv[i] = c->sem0[i];
+    }
+    for (k = 0; k < c->ninit; k++) {
+        model_real_spawn(x, k);
+        model_m_spawn(x, k);
+    }
+}
+
+static inline int model_real_step(model_ctx *x) {
+    async_loop *l = &x->loop;
+    if (l->ntasks == 0) return MODEL_DONE;
+    if (!l->head) {
+        if (!l->heap) {
+            int rc = async_run(l);
+            if (rc != ASYNC_EDEADLK)
+                model_fail(x, "async_run returned %d (%s) with nothing ready and no timer, "
+                              "expected ASYNC_EDEADLK", rc, async_strerror(rc));
+            return MODEL_DEADLOCK;
+        }
+        if (l->heap->deadline > l->now) l->now = l->heap->deadline; /* as async_run does */
+    }
+    async_step(l);
+    return MODEL_RAN;
+}
+
+/* After a deadlock: the driver cancels every pending task, in slot order. */
+static inline void model_kill(model_ctx *x, int real) {
+    int k;
+    for (k = 0; k < x->c->ntasks; k++) {
+        if (real) {
+            if (x->spawns[k] && async_task_state(&x->task[k]) == ASYNC_PENDING)
+                model_push(x, 1, MODEL_EV_KILL, k, 0, 0, 0, 0, async_cancel(&x->task[k]), 0, 0, 0);
+        } else if (x->m.t[k].live) {
+            model_push(x, 0, MODEL_EV_KILL, k, 0, 0, 0, 0, model_m_cancel(x, k), 0, 0, 0);
+        }
+    }
+}
+
+static inline int model_ev_equal(const model_ev *a, const model_ev *b) {
+    return a->time == b->time && a->type == b->type && a->task == b->task &&
+           a->depth == b->depth && a->sec == b->sec && a->a == b->a && a->b == b->b &&
+           a->c == b->c && a->d == b->d && a->e == b->e && a->f == b->f;
+}
+
+static inline void model_divergence(model_ctx *x, model_result *r, int at, const char *why) {
+    size_t w = 0;
+    int i, from = at - 8 < 0 ? 0 : at - 8;
+    char line[256];
+    r->diverged = 1;
+    r->event = at;
+    r->step = x->c->run_mode ? -1 : x->step;
+#define MODEL__APPEND(...)                                                    \
+    do {                                                                      \
+        if (w < sizeof r->msg) {                                              \
+            int q_ = snprintf(r->msg + w, sizeof r->msg - w, __VA_ARGS__);    \
+            if (q_ > 0) w += (size_t)q_;                                      \
+        }                                                                     \
+    } while (0)
+    if (r->step >= 0)
+        MODEL__APPEND("diverged in loop pass %ld (virtual time %gs)", r->step,
+                      (double)x->loop.now / 1e9);
+    else
+        MODEL__APPEND("diverged in the async_run mode");
+    if (at >= 0) MODEL__APPEND(", at event #%d", at);
+    MODEL__APPEND(": %s\n", why);
+    if (at >= 0) {
+        if (from < at) MODEL__APPEND("  events before (both agree):\n");
+        for (i = from; i < at; i++) {
+            model_ev_format(line, sizeof line, &x->rev[i]);
+            MODEL__APPEND("    #%d %s\n", i, line);
+        }
+        if (at < x->nmev) model_ev_format(line, sizeof line, &x->mev[at]);
+        else snprintf(line, sizeof line, "(no more events)");
+        MODEL__APPEND("  model expects: #%d %s\n", at, line);
+        if (at < x->nrev) model_ev_format(line, sizeof line, &x->rev[at]);
+        else snprintf(line, sizeof line, "(no more events)");
+        MODEL__APPEND("  async.h did:   #%d %s\n", at, line);
+    }
+#undef MODEL__APPEND
+}
+
+/* Compare the traces from `from`; 1 if they differ (r filled in). */
+static inline int model_compare_events(model_ctx *x, int from, int all, model_result *r) {
+    int i, n = x->nrev < x->nmev ? x->nrev : x->nmev;
+    for (i = from; i < n; i++)
+        if (!model_ev_equal(&x->rev[i], &x->mev[i])) {
+            model_divergence(x, r, i, "the traces differ");
+            return 1;
+        }
+    if (x->nrev != x->nmev && (all || 1)) {
+        model_divergence(x, r, n, x->nrev < x->nmev ? "async.h's trace is shorter"
+                                                    : "async.h's trace is longer");
+        return 1;
+    }
+    return 0;
+}
+
+static inline int model_check_failed(model_ctx *x, model_result *r) {
+    if (!x->failed) return 0;
+    model_divergence(x, r, -1, x->fail);
+    return 1;
+}
+
+/* Run a case on async.h and on the model; 0 if they agree. */
+static inline int model_check_case(model_ctx *x, const model_case *c, const model_opts *o,
+                                   model_result *r) {
+    int killed = 0, rc, cmp = 0;
+    memset(r, 0, sizeof *r);
+    r->event = -1;
+    model_setup(x, c, o);
+    if (!c->run_mode) {
+        for (x->step = 0;; x->step++) {
+            int rr, mr;
+            if (x->step > MODEL_MAXSTEPS) {
+                model_fail(x, "no end after %d passes", MODEL_MAXSTEPS);
+                break;
+            }
+            rr = model_real_step(x);
+            mr = model_m_step(x);
+            if (rr == MODEL_DEADLOCK) model_push(x, 1, MODEL_EV_DEADLOCK, 0, 0, 0, 0, 0, (int)x->loop.ntasks, 0, 0, 0);
+            if (mr == MODEL_DEADLOCK) model_push(x, 0, MODEL_EV_DEADLOCK, 0, 0, 0, 0, 0, x->m.ntasks, 0, 0, 0);
+            if (model_compare_events(x, cmp, 0, r)) break;
+            if (model_check_failed(x, r)) break;
+            cmp = x->nrev;
+            if (rr != mr) {
+                model_fail(x, "async.h's loop %s, the model's %s",
+                           rr == MODEL_DONE ? "is done" : rr == MODEL_DEADLOCK ? "is deadlocked" : "ran",
+                           mr == MODEL_DONE ? "is done" : mr == MODEL_DEADLOCK ? "is deadlocked" : "ran");
+                model_check_failed(x, r);
+                break;
+            }
+            if (rr == MODEL_DONE) break;
+            if (rr == MODEL_DEADLOCK) {
+                if (killed) break;
+                killed = 1;
+                model_kill(x, 1);
+                model_kill(x, 0);
+                if (model_compare_events(x, cmp, 0, r)) break;
+                cmp = x->nrev;
+            }
+            model_compare_state(x);
+            model_check_lib(x, -1);
+            if (model_check_failed(x, r)) break;
+        }
+    } else {
+        for (;;) { /* async.h, all at once */
+            rc = async_run(&x->loop);
+            if (rc == ASYNC_OK) break;
+            if (rc != ASYNC_EDEADLK) {
+                model_fail(x, "async_run returned %d", rc);
+                break;
+            }
+            model_push(x, 1, MODEL_EV_DEADLOCK, 0, 0, 0, 0, 0, (int)x->loop.ntasks, 0, 0, 0);
+            if (killed) break;
+            killed = 1;
+            model_kill(x, 1);
+        }
+        killed = 0;
+        for (x->step = 0;; x->step++) { /* the model */
+            int mr = model_m_step(x);
+            if (x->step > MODEL_MAXSTEPS) {
+                model_fail(x, "model: no end after %d passes", MODEL_MAXSTEPS);
+                break;
+            }
+            if (mr == MODEL_DONE) break;
+            if (mr == MODEL_DEADLOCK) {
+                model_push(x, 0, MODEL_EV_DEADLOCK, 0, 0, 0, 0, 0, x->m.ntasks, 0, 0, 0);
+                if (killed) break;
+                killed = 1;
+                model_kill(x, 0);
+            }
+        }
+        if (!model_compare_events(x, 0, 1, r) && !model_check_failed(x, r)) {
+            model_compare_state(x);
+            model_check_lib(x, -1);
+            model_check_failed(x, r);
+        }
+    }
+    if (!r->diverged) {
+        model_compare_state(x);
+        model_check_lib(x, -1);
+        model_check_failed(x, r);
+    }
+    r->nevents = x->nrev;
+    r->steps = x->step;
+    async_loop_close(&x->loop);
+    return r->diverged;
+}
+
+/* ==========================================================================
+ * Shrinking and reporting
+ * ========================================================================== */
+
+static inline int model_refers_to(const model_op *op, int k) {
+    return (op->kind == MODEL_SPAWN || op->kind == MODEL_CANCEL || op->kind == MODEL_AWAIT) &&
+           op->a == k;
+}
+
+/* Remove slot k (ops naming it go too); 0 if that leaves no valid case. */
+static inline int model_case_drop_task(model_case *c, int k) {
+    int j, d, s, i, o;
+    if (c->ntasks <= 1 || (k < c->ninit && c->ninit <= 1)) return 0;
+    for (j = k; j + 1 < c->ntasks; j++) {
+        memcpy(c->nops[j], c->nops[j + 1], sizeof c->nops[j]);
+        memcpy(c->ops[j], c->ops[j + 1], sizeof c->ops[j]);
+    }
+    c->ntasks--;
+    if (k < c->ninit) c->ninit--;
+    memset(c->nops[c->ntasks], 0, sizeof c->nops[0]);
+    for (j = 0; j < c->ntasks; j++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            for (s = 0; s < 2; s++) {
+                for (i = o = 0; i < c->nops[j][d][s]; i++) {
+                    model_op op = c->ops[j][d][s][i];
+                    if (model_refers_to(&op, k)) continue;
+                    if ((op.kind == MODEL_SPAWN || op.kind == MODEL_CANCEL ||
+                         op.kind == MODEL_AWAIT) && op.a > k)
+                        op.a--;
+                    c->ops[j][d][s][o++] = op;
+                }
+                c->nops[j][d][s] = (uint8_t)o;
+            }
+    return 1;
+}
+
+static inline void model_case_drop_op(model_case *c, int k, int d, int s, int i) {
+    model_op *ops = c->ops[k][d][s];
+    memmove(&ops[i], &ops[i + 1], (size_t)(c->nops[k][d][s] - i - 1) * sizeof ops[0]);
+    c->nops[k][d][s]--;
+}
+
+/* Make the case smaller while it still diverges (at most `budget` runs). */
+static inline void model_shrink(model_ctx *x, model_case *c, const model_opts *o, int budget) {
+    model_result r;
+    model_case t;
+    int changed = 1;
+#define MODEL__TRY()                                                          \
+    do {                                                                      \
+        budget--;                                                             \
+        if (model_check_case(x, &t, o, &r)) {                                 \
+            *c = t;                                                           \
+            changed = 1;                                                      \
+        }                                                                     \
+    } while (0)
+    while (changed && budget > 0) {
+        int k, d, s, i;
+        changed = 0;
+        for (k = c->ntasks - 1; k >= 0 && budget > 0; k--) {
+            t = *c;
+            if (k < t.ntasks && model_case_drop_task(&t, k)) MODEL__TRY();
+        }
+        for (k = 0; k < c->ntasks && budget > 0; k++)
+            for (d = MODEL_DEPTH - 1; d >= 0; d--)
+                for (s = 1; s >= 0; s--) {
+                    if (!c->nops[k][d][s]) continue;
+                    t = *c;
+                    t.nops[k][d][s] = 0;
+                    MODEL__TRY();
+                }
+        for (k = 0; k < c->ntasks && budget > 0; k++)
+            for (d = 0; d < MODEL_DEPTH; d++)
+                for (s = 0; s < 2; s++)
+                    for (i = c->nops[k][d][s] - 1; i >= 0 && budget > 0; i--) {
+                        if (i >= c->nops[k][d][s]) continue;
+                        t = *c;
+                        model_case_drop_op(&t, k, d, s, i);
+                        MODEL__TRY();
+                    }
+        for (k = 0; k < c->ntasks && budget > 0; k++)
+            for (d = 0; d < MODEL_DEPTH; d++)
+                for (s = 0; s < 2; s++)
+                    for (i = 0; i < c->nops[k][d][s] && budget > 0; i++) {
+                        model_op *op = &c->ops[k][d][s][i];
+                        if (op->tmo > 1) {
+                            t = *c;
+                            t.ops[k][d][s][i].tmo = 1;
+                            MODEL__TRY();
+                        }
+                        if (op->d > 0) {
+                            t = *c;
+                            t.ops[k][d][s][i].d = (uint8_t)(op->d - 1);
+                            MODEL__TRY();
+                        }
+                        if (op->kind == MODEL_CALL && op->a) {
+                            t = *c;
+                            t.ops[k][d][s][i].a = 0;
+                            MODEL__TRY();
+                        }
+                    }
+        if (c->run_mode && budget > 0) {
+            t = *c;
+            t.run_mode = 0;
+            MODEL__TRY();
+        }
+        if (c->ninit > 1 && budget > 0) {
+            t = *c;
+            t.ninit--;
+            MODEL__TRY();
+        }
+        for (i = 0; i < MODEL_NQ && budget > 0; i++)
+            if (c->qcap[i] > 1) {
+                t = *c;
+                t.qcap[i]--;
+                MODEL__TRY();
+            }
+        for (i = 0; i < MODEL_NS && budget > 0; i++)
+            if (c->sem0[i] > 0) {
+                t = *c;
+                t.sem0[i]--;
+                MODEL__TRY();
+            }
+    }
+#undef MODEL__TRY
+}
+
+/* Check a case; on a divergence print it, shrink it and print the minimal
+ * reproduction.  Returns 1 on a divergence.  `seed` < 0: no seed. */
+static inline int model_report(FILE *f, model_ctx *x, const model_case *c, const model_opts *o,
+                               long long seed) {
+    model_result r;
+    model_case small;
+    if (!model_check_case(x, c, o, &r)) return 0;
+    fprintf(f, "\nmodel: async.h diverges from the reference model");
+    if (seed >= 0) fprintf(f, " (seed %lld)", seed);
+    fprintf(f, "\n%s  the case (%d ops):\n", r.msg, model_case_size(c));
+    model_case_print(f, c);
+    small = *c;
+    model_shrink(x, &small, o, 4000);
+    model_check_case(x, &small, o, &r);
+    fprintf(f, "minimal reproduction (%d ops):\n", model_case_size(&small));
+    model_case_print(f, &small);
+    fprintf(f, "  and there: %s", r.msg);
+    fflush(f);
+    return 1;
+}
+
+#endif /* MODEL_H */
