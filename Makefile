@@ -31,7 +31,7 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint
+.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint portability
 
 all: examples
 
@@ -44,6 +44,7 @@ help:
 	@echo "make soak       10,000,000 tasks through one loop: each once, memory flat"
 	@echo "make fuzz       libFuzzer against the reference model (FUZZ_SECONDS=60)"
 	@echo "make lint       cppcheck + clang-tidy (checks in tests/clang-tidy.yaml); any finding fails"
+	@echo "make portability  gcc/clang C99-C2x, g++/clang++ C++11/20, -m32, Cortex-M0, tcc (installs its tools)"
 	@echo "make install    install async.h and async.pc under \$$(DESTDIR)\$$(PREFIX)"
 
 $(BUILD) $(BUILD)/tests:
@@ -132,6 +133,11 @@ fuzz: | $(BUILD)
 # and the soak program; the tools install themselves on Debian when missing.
 lint:
 	sh tests/lint.sh
+
+# The suite per compiler and language standard, -m32, the freestanding core
+# for a Cortex-M0 and with tcc; each cell's log is in $(BUILD)/port/logs.
+portability: | $(BUILD)
+	bash tests/portability.sh $(BUILD)/port
 
 # ---- install ----------------------------------------------------------------
 

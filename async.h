@@ -34,10 +34,10 @@
  * OPTIONS (define before including async.h; all are optional)
  * ---------------------------------------------------------------------------
  *
- *   ASYNC_LABELS        1 = resume with GCC/Clang labels-as-values (computed
- *                       goto) instead of a switch.  Lifts the "no suspension
- *                       inside your own switch statement" rule.  Use the same
- *                       setting in every file of a program.
+ *   ASYNC_LABELS        1 = resume with labels-as-values (computed goto;
+ *                       GCC, Clang, TCC) instead of a switch.  Lifts the "no
+ *                       suspension inside your own switch statement" rule.
+ *                       Use the same setting in every file of a program.
  *   ASYNC_SHORT_NAMES   define to get the short aliases AWAIT, AWAIT_TASK,
  *                       YIELD, SLEEP, SLEEP_MS, SLEEP_NS.
  *   ASYNC_ASSERT(c,msg) how misuse is reported.  Default: unless NDEBUG is
@@ -49,7 +49,8 @@
  *                       only ASYNC_ASSERT, it is used for these too.
  *   ASYNC_NO_OS         freestanding build: no clock, no sleeping, no stdio,
  *                       no I/O.  Give each loop a clock and an idle hook
- *                       (async_loop_set_clock) or use virtual time.
+ *                       (async_loop_set_clock) or use virtual time.  Needs
+ *                       only memcpy/memset (tested on a Cortex-M0 and tcc).
  *   ASYNC_NO_IO         hosted, but without the I/O section (no epoll,
  *                       sockets or threads).
  *   ASYNC_POLL          use poll() instead of epoll on Linux.
@@ -1234,25 +1235,35 @@ enum {
 
 /* Backend-specific pieces: how a resume point is stored and jumped to. */
 #if defined(ASYNC_LABELS) && ASYNC_LABELS
-#if !defined(__GNUC__)
-#error "async.h: ASYNC_LABELS needs labels-as-values (GCC or Clang)"
+#if !defined(__GNUC__) && !defined(__TINYC__)
+#error "async.h: ASYNC_LABELS needs labels-as-values (GCC, Clang or TCC)"
 #endif
 #define ASYNC__DISPATCH(pc)                                                   \
     ((pc) == 0 || (pc) == ASYNC__PC_DONE || (pc) == ASYNC__PC_FINALLY         \
          ? (int)(pc)                                                          \
          : 1)
+/* Taking async__exit's address is for Clang, which rejects a computed goto
+ * in a function that takes no label's address (a coroutine without a
+ * suspension point); it costs nothing. */
 #define ASYNC__RESUME_CASE                                                    \
     case 1:                                                                   \
+        (void)(__extension__ && async__exit);                                 \
         goto *(void *)async__f->pc;
 #define ASYNC__SET_PC(id)                                                     \
     (async__f->pc = (intptr_t) __extension__ && ASYNC__CAT(async__L, id))
 #define ASYNC__LABEL(id) ASYNC__CAT(async__L, id):
 #define ASYNC__LABEL_FT(id) ASYNC__CAT(async__L, id):
-/* Computed goto is a GNU extension: silence -Wpedantic for the body only. */
+/* Computed goto is a GNU extension: silence -Wpedantic for the body only
+ * (TCC has computed goto but neither _Pragma nor -Wpedantic). */
+#if defined(__GNUC__)
 #define ASYNC__DIAG_PUSH                                                      \
     _Pragma("GCC diagnostic push")                                           \
     _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
 #define ASYNC__DIAG_POP _Pragma("GCC diagnostic pop")
+#else
+#define ASYNC__DIAG_PUSH
+#define ASYNC__DIAG_POP
+#endif
 #else
 #define ASYNC__DISPATCH(pc) (pc)
 #define ASYNC__RESUME_CASE
@@ -1597,10 +1608,12 @@ typedef struct timespec async__timespec;
 #define ASYNC__CLOCK_NANOSLEEP clock_nanosleep
 #define ASYNC__MONOTONIC CLOCK_MONOTONIC
 #define ASYNC__ABSTIME TIMER_ABSTIME
-#elif defined(__linux__) && (defined(__LP64__) || defined(_LP64))
+#elif defined(__linux__) && (defined(__LP64__) || defined(_LP64) || defined(__i386__))
 /* A strict ISO mode (-std=c99 without _POSIX_C_SOURCE) hides the POSIX clock
- * functions.  They are in the C library all the same, with this stable
- * 64-bit Linux ABI, so declare them under the names the ABI gives them. */
+ * functions.  They are in the C library all the same, with this stable Linux
+ * ABI (64-bit, and i386, where these symbols keep a 32-bit time_t, which a
+ * monotonic clock never outgrows), so declare them under the names the ABI
+ * gives them. */
 typedef struct async__timespec {
     long tv_sec;
     long tv_nsec;
@@ -1706,7 +1719,10 @@ static inline size_t async_loop_pending(const async_loop *loop) {
 static inline int64_t async_seconds_to_ns(double seconds) {
     if (!(seconds > 0)) return 0; /* negative, zero and NaN */
     if (seconds >= 9.2e9) return INT64_MAX;
-    return (int64_t)(seconds * 1e9);
+    /* Rounded, not truncated: the double nearest 0.15 is a hair under it,
+     * and where doubles are computed with excess precision (x87: i386 without
+     * SSE) the product stays under 150000000, so truncating sleeps 1 ns short. */
+    return (int64_t)(seconds * 1e9 + 0.5);
 }
 
 static inline int64_t async_ms_to_ns(int64_t ms) {

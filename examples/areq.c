@@ -75,9 +75,9 @@ struct links {
 };
 
 static size_t hash(const char *s) {
-    size_t h = 1469598103934665603u;
+    uint64_t h = 1469598103934665603u; /* FNV-1a, 64-bit on any platform */
     while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211u;
-    return h;
+    return (size_t)h;
 }
 
 static void add_link(const char *href, void *ctx) {

@@ -2,7 +2,9 @@
  * behaviour the tests observe through a log of events. */
 #ifndef TEST_HELPERS_H
 #define TEST_HELPERS_H
+#ifndef _GNU_SOURCE /* g++ predefines it */
 #define _GNU_SOURCE
+#endif
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1876,7 +1876,8 @@ static inline int model_compare_events(model_ctx *x, int from, int all, model_re
             model_divergence(x, r, i, "the traces differ");
             return 1;
         }
-    if (x->nrev != x->nmev && (all || 1)) {
+    (void)all;
+    if (x->nrev != x->nmev) {
         model_divergence(x, r, n, x->nrev < x->nmev ? "async.h's trace is shorter"
                                                     : "async.h's trace is longer");
         return 1;
