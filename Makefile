@@ -60,6 +60,7 @@ $(BUILD)/%: examples/%.c async.h | $(BUILD)
 deps-test:
 	$(call need,/usr/include/criterion/criterion.h,libcriterion-dev)
 	$(call need,/usr/bin/pkg-config,pkg-config)
+	$(call need,/usr/bin/clang,clang)
 
 # One binary per backend, same sources.  VARIANT selects extra flags.
 $(BUILD)/tests/suite: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
@@ -71,7 +72,7 @@ $(BUILD)/tests/suite-poll: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests 
 	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_POLL=1 -I. $(TEST_SRC) -o $@ -lcriterion
 
 # Every public macro in every language mode, with both backends and compilers.
-compile-matrix: | $(BUILD)/tests
+compile-matrix: | $(BUILD)/tests deps-test
 	@sh tests/compile_matrix.sh $(BUILD)/tests
 
 test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll compile-matrix

@@ -19,7 +19,7 @@ try() { # compiler std backend-flag source
     fi
 }
 for cc in gcc clang; do
-    command -v $cc >/dev/null || continue
+    command -v $cc >/dev/null || { echo "compile matrix: no $cc" >&2; fail=$((fail + 1)); continue; }
     for std in c99 c11 c17 c2x gnu99; do
         try $cc $std "" c
         try $cc $std "-DASYNC_LABELS=1" c
@@ -31,7 +31,7 @@ for cc in gcc clang; do
     try $cc c99 "-DASYNC_TRACE=1 -DASYNC_LABELS=1 -DASYNC_NO_IO=1" c
 done
 for cxx in g++ clang++; do
-    command -v $cxx >/dev/null || continue
+    command -v $cxx >/dev/null || { echo "compile matrix: no $cxx" >&2; fail=$((fail + 1)); continue; }
     for std in c++11 c++14 c++17 c++20; do
         try $cxx $std "" c++
         try $cxx $std "-DASYNC_LABELS=1" c++
