@@ -1,4 +1,4 @@
-/* async.h v0.2.0 - stackless coroutines and an asyncio-style event loop for C.
+/* async.h v0.3.0 - stackless coroutines and an asyncio-style event loop for C.
  *
  * One header, no dependencies beyond the C library, no allocation, no globals.
  * MIT licence: see the end of this file.
@@ -139,9 +139,9 @@
 #define ASYNC_H
 
 #define ASYNC_VERSION_MAJOR 0
-#define ASYNC_VERSION_MINOR 2
+#define ASYNC_VERSION_MINOR 3
 #define ASYNC_VERSION_PATCH 0
-#define ASYNC_VERSION "0.2.0"
+#define ASYNC_VERSION "0.3.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -3721,6 +3721,20 @@ static inline void async_trace_stop(async_loop *loop) {
 #endif
 
 #endif /* ASYNC_H */
+
+/* REVISION HISTORY
+ *   0.3.0  Task names, async_task_describe and async_dump with the source
+ *          line of every suspension; ASYNC_TRACE (Chrome trace-event JSON);
+ *          misuse reports name the task, and destroying a queue, event or
+ *          semaphore that tasks wait on is caught.  Fixes: cancelling a task
+ *          no longer pulls a wait inside ASYNC_FINALLY or a shielded await
+ *          out of line; the labels backend builds with Clang for coroutines
+ *          without a suspension point, and with TCC; strict ISO builds on
+ *          i386 Linux find the clocks; seconds round to the nearest ns.
+ *   0.2.0  Coroutines (switch and labels backends), the loop, timers,
+ *          tasks, gather, queues, events, semaphores, locks, generators,
+ *          timeouts, cancellation, task groups, epoll/poll I/O, sockets,
+ *          worker threads. */
 
 /* LICENSE: MIT. Copyright (c) 2026 the async.h authors.  Permission is hereby
  * granted, free of charge, to any person obtaining a copy of this software,
