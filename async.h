@@ -295,7 +295,7 @@ struct async_loop {
 #endif
 #ifdef ASYNC_TRACE
     FILE *trace;              /* async_trace_start: Chrome trace-event JSON */
-    uint64_t trace_t0;        /* when tracing started (real clock, ns) */
+    uint64_t trace_t0;        /* when tracing started (async_now, ns) */
     unsigned long trace_events;
 #endif
 #ifdef ASYNC__IO
@@ -472,8 +472,9 @@ static inline void async_dump(const async_loop *loop, FILE *out);
  * trace-event JSON in `path`: open it in https://ui.perfetto.dev or
  * chrome://tracing to see the interleaving as a timeline, one row per task
  * (named after async_task_set_name).  Each slice is labelled with where the
- * task then suspended.  Times are real (monotonic clock) in microseconds;
- * a virtual loop's time is in each slice's args.  Returns ASYNC_OK or -errno.
+ * task then suspended.  Times are the loop's clock (async_now: virtual time
+ * on a virtual loop) in microseconds from the start.  Returns ASYNC_OK or
+ * -errno.
  * async_trace_stop(loop): finish and close the file (async_loop_close does
  * it too).  Only in hosted builds. */
 #ifdef ASYNC_TRACE
@@ -1160,13 +1161,13 @@ static inline void async__assert_fail(const char *msg, const async_task *task,
 #ifdef ASYNC_TRACE
 static inline uint64_t async__trace_resume(async_loop *loop, async_task *t, int fresh);
 static inline void async__trace_slice(async_loop *loop, async_task *t,
-                                      uint64_t start, int fresh, int r);
+                                      uint64_t start, int r);
 #define ASYNC__TRACE_BEFORE(loop, t)                                          \
     int async__fresh = async__frame_of((t)->state)->pc == 0;                  \
     uint64_t async__t0 =                                                      \
         (loop)->trace ? async__trace_resume((loop), (t), async__fresh) : 0;
 #define ASYNC__TRACE_AFTER(loop, t, r)                                        \
-    if ((loop)->trace) async__trace_slice((loop), (t), async__t0, async__fresh, (r));
+    if ((loop)->trace) async__trace_slice((loop), (t), async__t0, (r));
 #else
 #define ASYNC__TRACE_BEFORE(loop, t)
 #define ASYNC__TRACE_AFTER(loop, t, r)
@@ -3319,6 +3320,16 @@ typedef struct {
     size_t size, len;
 } async__fmt;
 
+static inline void async__fmt_init(async__fmt *o, char *buf, size_t size) {
+    o->buf = buf;
+    o->size = buf ? size : 0;
+    o->len = 0;
+}
+/* NUL-terminates what fitted; returns the length the whole text wanted. */
+static inline size_t async__fmt_end(async__fmt *o) {
+    if (o->size) o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
+    return o->len;
+}
 static inline void async__put_c(async__fmt *o, char c) {
     if (o->len + 1 < o->size) o->buf[o->len] = c;
     o->len++;
@@ -3426,10 +3437,12 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
     }
 #ifdef ASYNC__IO
     else if (kind == ASYNC__S_IO) {
-        /* readers comes first in async_io, so this guess reads inside it */
+        /* Guess the readers list; if the task is in the writers list the
+         * guess is the async_io shifted by readers->writers, which still
+         * reads inside the real one, and its "loop" is not t's loop. */
         const async_io *io = ASYNC__OWNER(owner, async_io, readers);
         const char *dir = " readable";
-        if (io->loop != t->loop || &io->readers != owner) {
+        if (io->loop != t->loop) {
             io = ASYNC__OWNER(owner, async_io, writers);
             dir = " writable";
         }
@@ -3470,9 +3483,7 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
 
 static inline size_t async_task_describe(const async_task *t, char *buf, size_t size) {
     async__fmt o;
-    o.buf = buf;
-    o.size = buf ? size : 0;
-    o.len = 0;
+    async__fmt_init(&o, buf, size);
     if (!t) {
         async__put_s(&o, "(no task)");
     } else if (!ASYNC__SPAWNED(t)) {
@@ -3537,17 +3548,14 @@ static inline size_t async_task_describe(const async_task *t, char *buf, size_t 
             if (t->node.flags & ASYNC__T_CANCEL) async__put_s(&o, "; being cancelled");
         }
     }
-    if (o.size) o.buf[o.len < o.size ? o.len : o.size - 1] = '\0';
-    return o.len;
+    return async__fmt_end(&o);
 }
 
 static inline void async_dump_with(const async_loop *loop, async_write_fn write,
                                    void *ctx) {
     char line[512];
     async__fmt o;
-    o.buf = line;
-    o.size = sizeof line;
-    o.len = 0;
+    async__fmt_init(&o, line, sizeof line);
     async__put_s(&o, "loop ");
     async__put_p(&o, loop);
     async__put_s(&o, ": ");
@@ -3557,7 +3565,7 @@ static inline void async_dump_with(const async_loop *loop, async_write_fn write,
     async__put_s(&o, " timers, time ");
     async__put_ns(&o, loop->now);
     if (loop->flags & ASYNC_VIRTUAL) async__put_s(&o, " (virtual)");
-    line[o.len < o.size ? o.len : o.size - 1] = '\0';
+    async__fmt_end(&o);
     write(ctx, line);
 #ifndef ASYNC_NO_INTROSPECTION
     if (loop->tasks) {
@@ -3599,11 +3607,6 @@ static inline void async__trace_str(FILE *f, const char *s) {
     }
 }
 
-/* The loop's own clock (virtual time on a virtual loop), as trace time. */
-static inline uint64_t async__trace_now(async_loop *loop) {
-    return async_now(loop);
-}
-
 /* Starts an event: separator, phase, task row and timestamp in us. */
 static inline FILE *async__trace_event(async_loop *loop, const async_task *t,
                                        const char *ph, uint64_t at) {
@@ -3621,14 +3624,12 @@ static inline void async__trace_name(async_loop *loop, const async_task *t) {
     char name[96];
     async__fmt o;
     FILE *f = async__trace_event(loop, t, "M", loop->trace_t0);
-    o.buf = name;
-    o.size = sizeof name;
-    o.len = 0;
+    async__fmt_init(&o, name, sizeof name);
     if (async_task_name(t))
         async__put_s(&o, async_task_name(t));
     else
         async__put_task_name(&o, t);
-    name[o.len < o.size ? o.len : o.size - 1] = '\0';
+    async__fmt_end(&o);
     fputs(",\"name\":\"thread_name\",\"args\":{\"name\":\"", f);
     async__trace_str(f, name);
     fputs("\"}}", f);
@@ -3655,7 +3656,7 @@ static inline void async__trace_wait(async_loop *loop, const async_task *t,
 
 static inline uint64_t async__trace_resume(async_loop *loop, async_task *t,
                                            int fresh) {
-    uint64_t now = async__trace_now(loop);
+    uint64_t now = async_now(loop);
     if (fresh)
         async__trace_name(loop, t);
     else
@@ -3664,10 +3665,9 @@ static inline uint64_t async__trace_resume(async_loop *loop, async_task *t,
 }
 
 static inline void async__trace_slice(async_loop *loop, async_task *t,
-                                      uint64_t start, int fresh, int r) {
-    uint64_t end = async__trace_now(loop), d = end - start;
+                                      uint64_t start, int r) {
+    uint64_t end = async_now(loop), d = end - start;
     FILE *f = async__trace_event(loop, t, "X", start);
-    (void)fresh;
     fprintf(f, ",\"dur\":%llu.%03u,\"cat\":\"run\",\"name\":\"%s\"}",
             (unsigned long long)(d / 1000u), (unsigned)(d % 1000u), r == 1 ? "run, finished" : "run");
     if (r != 1) async__trace_wait(loop, t, end);
@@ -3680,7 +3680,7 @@ static inline int async_trace_start(async_loop *loop, const char *path) {
     f = fopen(path, "w");
     if (!f) return -errno;
     loop->trace = f;
-    loop->trace_t0 = async__trace_now(loop);
+    loop->trace_t0 = async_now(loop);
     loop->trace_events = 0;
     fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", f);
     fputs("\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"async.h loop\"}}", f);
@@ -3703,7 +3703,7 @@ static inline void async_trace_stop(async_loop *loop) {
 #ifndef ASYNC_NO_INTROSPECTION
     if (loop->tasks) { /* close the waits still open */
         const async_task *t = loop->tasks;
-        uint64_t now = async__trace_now(loop);
+        uint64_t now = async_now(loop);
         do {
             if (t->site && t != loop->current) fputs("}", async__trace_event(loop, t, "E", now));
             t = t->next;

@@ -410,6 +410,19 @@ static char *slurp(const char *path) {
     return buf;
 }
 
+/* Runs an example with `args` and `--trace PATH` (a fresh temporary file,
+ * its name left in path); returns the example's output. */
+static const char *run_traced(const char *name, const char *args, char path[24]) {
+    char all[128];
+    int fd;
+    strcpy(path, "/tmp/async-trace-XXXXXX");
+    fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    snprintf(all, sizeof all, "%s --trace %s", args, path);
+    return run_example(name, all);
+}
+
 static int count_of(const char *s, const char *sub) {
     int n = 0;
     while ((s = strstr(s, sub)) != NULL) n++, s++;
@@ -417,14 +430,9 @@ static int count_of(const char *s, const char *sub) {
 }
 
 Test(examples, countasync_trace_shows_three_overlapping_sleeps) {
-    char path[] = "/tmp/async-trace-XXXXXX";
-    char args[64];
+    char path[24];
     const char *j;
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    snprintf(args, sizeof args, "--virtual --trace %s", path);
-    cr_assert_str_eq(run_example("countasync", args),
+    cr_assert_str_eq(run_traced("countasync", "--virtual", path),
                      "One\nOne\nOne\nTwo\nTwo\nTwo\ncountasync executed in 1.00 seconds.\n");
     j = slurp(path);
     cr_assert(strncmp(j, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", 38) == 0, "%.80s", j);
@@ -441,14 +449,9 @@ Test(examples, countasync_trace_shows_three_overlapping_sleeps) {
 }
 
 Test(examples, chess_trace_has_a_row_per_player) {
-    char path[] = "/tmp/async-trace-XXXXXX";
-    char args[64];
+    char path[24];
     const char *j;
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    snprintf(args, sizeof args, "-b 3 -m 2 --trace %s", path);
-    cr_assert_not_null(strstr(run_example("chess", args), "Asynchronous exhibition: 130 s"));
+    cr_assert_not_null(strstr(run_traced("chess", "-b 3 -m 2", path), "Asynchronous exhibition: 130 s"));
     j = slurp(path);
     cr_assert_eq(count_of(j, "\"thread_name\""), 4, "a master and 3 opponents");
     cr_assert_not_null(strstr(j, "{\"name\":\"opponent 3\"}"));
