@@ -157,3 +157,6 @@ $(BUILD)/async.pc: async.h | $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
+
+# Optional parts (integrations, platforms) keep their rules in mk/*.mk.
+-include $(wildcard mk/*.mk)
