@@ -16,7 +16,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 # counted when definite or indirect (Criterion's runner keeps some buffers).
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --trace-children=yes \
-            --trace-children-skip='*/cc,*/c++,*gcc*,*g++*,*clang*' \
+            --trace-children-skip='*/cc,*/c++,*gcc*,*g++*,*clang*,*/nm' \
             --log-file=$(BUILD)/valgrind/%p.log
 LSAN     := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

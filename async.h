@@ -1,4 +1,4 @@
-/* async.h v0.3.0 - stackless coroutines and an asyncio-style event loop for C.
+/* async.h v0.4.0 - stackless coroutines and an asyncio-style event loop for C.
  *
  * One header, no dependencies beyond the C library, no allocation, no globals.
  * MIT licence: see the end of this file.
@@ -60,6 +60,9 @@
  *                       a store per suspension).  Same setting in every file.
  *   ASYNC_TRACE         compile in async_trace_start: Chrome trace-event JSON
  *                       of every task slice (hosted builds only).
+ *   ASYNC_SHIELD_MAX    (fixed, 255) shields in force at once in one task:
+ *                       finally sections being run plus shielded awaits in
+ *                       progress.  One more is an assertion.
  *   ASYNC_SPIN_NS       loops made with ASYNC_PRECISE wake this many ns
  *                       before a deadline and spin the rest (default
  *                       100000): near-zero oversleep for that much CPU.
@@ -75,7 +78,10 @@
  *     declarations after it: C++ rejects them, C leaves them garbage).
  *  2. With the default (switch) backend, do not suspend inside a `switch`
  *     statement of your own: the resume point would become a case of YOUR
- *     switch.  Use if/else, or define ASYNC_LABELS.
+ *     switch.  Use if/else, or define ASYNC_LABELS.  It compiles without a
+ *     warning, so the loop checks it: resuming such a point is an assertion
+ *     that names the coroutine, its ASYNC_BEGIN line and the suspension
+ *     point (instead of the coroutine silently ending there).
  *  3. Resume points are numbered with __COUNTER__ (gcc, clang, msvc, tcc).  On
  *     a compiler without it __LINE__ is used, and two suspension points on one
  *     line are a compile error (duplicate case value / duplicate label), never
@@ -103,7 +109,7 @@
  *                           ASYNC_NO_INTROSPECTION).  A sleeping task needs
  *                           nothing more: its timer node is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 160 bytes (96 without I/O).  Nothing is allocated.
+ *   sizeof(async_loop)    = 184 bytes (104 without I/O).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -139,9 +145,9 @@
 #define ASYNC_H
 
 #define ASYNC_VERSION_MAJOR 0
-#define ASYNC_VERSION_MINOR 3
+#define ASYNC_VERSION_MINOR 4
 #define ASYNC_VERSION_PATCH 0
-#define ASYNC_VERSION "0.3.0"
+#define ASYNC_VERSION "0.4.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -171,7 +177,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef ASYNC__EPOLL
 #include <sys/epoll.h>
@@ -234,10 +242,11 @@ struct async__node {
     } link;
     uint64_t deadline;   /* timer key, ns on the loop's clock */
     uint32_t seq;        /* timer tie-break: start order */
-    uint8_t kind;        /* ASYNC__K_* */
+    uint8_t magic;       /* what it is: a task ASYNC__LIVE (pending) or
+                            ASYNC__DEAD (done), or ASYNC__K_TIMEOUT/_WAITER */
     uint8_t where;       /* ASYNC__W_* */
-    uint8_t flags;       /* tasks: ASYNC__T_* and the shield depth */
-    uint8_t magic;       /* tasks: ASYNC__LIVE or ASYNC__DEAD */
+    uint8_t flags;       /* tasks: ASYNC__T_*; timeouts: ASYNC__TM_* */
+    uint8_t shield;      /* tasks: shields in force (ASYNC_SHIELD_MAX) */
 };
 
 /* A suspension point: one constant record per ASYNC_SLEEP, ASYNC_YIELD,
@@ -280,6 +289,7 @@ typedef void (*async_idle_fn)(void *ctx, uint64_t deadline);
 
 struct async_loop {
     async_task *head, *tail;  /* ready queue, FIFO */
+    size_t nready;            /* tasks in it: a cross-check of its links */
     async__node *heap;        /* timer heap root */
     size_t nheap;             /* timers in the heap */
     size_t ntasks;            /* spawned and not yet finished */
@@ -303,10 +313,12 @@ struct async_loop {
     int wakefd, wakefd_w;     /* eventfd (or pipe) other threads write to */
     uint64_t armed;           /* the deadline the timerfd is set for */
     size_t nio;               /* tasks waiting on fds or worker jobs */
+    size_t jobs;              /* worker jobs not yet back on the loop */
     long keepalive;           /* async_loop_keepalive */
     async_io *ios;            /* poll backend: open handles */
     size_t nios;
     async_call *inbox;        /* calls from other threads (lock-free stack) */
+    int calling;              /* threads inside call_soon_threadsafe */
 #endif
 };
 
@@ -492,6 +504,7 @@ static inline void async_trace_stop(async_loop *loop);
 #define ASYNC_BEGIN(task, state)                                              \
     async_task *const async__t = (task);                                     \
     async_frame *const async__f = async__frame_of(state);                    \
+    enum { async__begin_line = __LINE__ };                                    \
     (void)async__t;                                                           \
     ASYNC__DIAG_PUSH                                                          \
     async__top:                                                               \
@@ -502,8 +515,10 @@ static inline void async_trace_stop(async_loop *loop);
 /* ASYNC_END: closes the body; the coroutine finishes here.  Write it as the
  * last statement, followed by a semicolon. */
 #define ASYNC_END                                                             \
-    ASYNC__FALLTHROUGH;                                                       \
-    default:                                                                  \
+    async__enter_finally(async__t, async__f); /* the end of the body */      \
+    goto async__exit;                                                         \
+    default: /* only by the resume dispatch */                                \
+        ASYNC__CHECK_OWN_PC();                                                \
         async__enter_finally(async__t, async__f);                             \
         goto async__exit;                                                     \
     }                                                                         \
@@ -580,7 +595,9 @@ static inline void async_trace_stop(async_loop *loop);
 
 /* ASYNC_AWAIT_SHIELDED(fn, child_state): the same, but a cancellation of the
  * task does not interrupt the child (asyncio.shield): the child runs to its
- * end, then the cancellation takes effect in this coroutine. */
+ * end, then the cancellation takes effect in this coroutine.  Shields (these
+ * awaits in progress and finally sections being run) nest up to
+ * ASYNC_SHIELD_MAX (255) in one task; one more is an assertion. */
 #define ASYNC_AWAIT_SHIELDED(fn, child_state)                                 \
     ASYNC__AWAIT(ASYNC__ID, fn, child_state, 1)
 
@@ -694,11 +711,17 @@ static inline int async_timeout_expired(const async_timeout *tmo);
 #define ASYNC_YIELD_VALUE(value) ASYNC__YIELD_VALUE(ASYNC__ID, value)
 #define ASYNC_NEXT(fn, gen_state) ASYNC__NEXT(ASYNC__ID, fn, gen_state)
 /* ASYNC_GEN_CLOSE(fn, gen_state): stop a generator early: it resumes in its
- * ASYNC_FINALLY section (values it yields there are discarded). */
+ * ASYNC_FINALLY section (values it yields there are discarded).
+ * ASYNC_STATUS() afterwards: ASYNC_OK, or ASYNC_ETIMEDOUT as for an await.
+ * A generator that holds a timeout armed across a yield must be closed (or
+ * run to its end) before its state goes; its timeouts cover only its own
+ * code, never the consumer's waits between two ASYNC_NEXT. */
 #define ASYNC_GEN_CLOSE(fn, gen_state)                                        \
     do {                                                                      \
-        async__gen_close(async__frame_of(gen_state));                         \
-        ASYNC__AWAIT_RAW(ASYNC__ID, fn, gen_state, 0);                        \
+        async__gen_close(async__t, async__frame_of(gen_state));               \
+        ASYNC__AWAIT_RAW(ASYNC__ID, fn, gen_state, 0)                         \
+        async__f->status = (short)async__intr_status(async__t, async__f);     \
+        if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
     } while (0)
 /* async_gen_init(gen_state): reset a generator before its first ASYNC_NEXT. */
 static inline void async_gen_init(void *gen_state);
@@ -782,10 +805,14 @@ static inline void async_queue_task_done(async_queue *q);
 static inline void async_queue_close(async_queue *q);
 static inline size_t async_queue_size(const async_queue *q);
 /* async_queue_destroy(q): declare the queue out of use (before its storage
- * goes).  Misuse, caught by an assertion naming a waiting task: destroying,
- * or initialising again, a queue that tasks still wait on; waiting on a
+ * goes, or before it is initialised again).  Misuse, caught by an assertion:
+ * destroying a queue that tasks still wait on (naming one), or whose item or
+ * slot was handed to a woken task that has not run yet; waiting on a
  * destroyed one.  async_event_destroy, async_semaphore_destroy and
- * async_lock_destroy do the same for the others. */
+ * async_lock_destroy do the same for the others.  Every *_init writes the
+ * object without reading it: a fresh local, malloc'ed or garbage storage is
+ * fine, but init cannot see that the storage still holds an object in use:
+ * destroy it first. */
 static inline void async_queue_destroy(async_queue *q);
 
 /* ASYNC_QUEUE_PUT(q, item): copy *item in, waiting while the queue is full.
@@ -831,6 +858,7 @@ static inline void async_event_destroy(async_event *e);
  * longest waiter, so a newcomer never barges ahead of it. */
 typedef struct async_semaphore {
     long value;
+    long held;                /* permits handed to woken tasks not yet run */
     async__node *waiters;
     unsigned live;
 } async_semaphore;
@@ -935,24 +963,35 @@ static inline int64_t async_ms_to_ns(int64_t ms);
 struct async_io {
     async_loop *loop;
     int fd;
-    unsigned ready;           /* ASYNC_READ/ASYNC_WRITE seen and not used up */
-    int open;
+    unsigned ready;           /* readiness seen: a hint, confirmed before use */
+    unsigned char open;
+    unsigned char socket;     /* writes use send(MSG_NOSIGNAL) */
+    unsigned char blocking;   /* fd was blocking: detach restores that */
     async__node *readers, *writers;
     async_io *next, *prev;    /* poll backend: the loop's open handles */
 };
 
-/* async_io_open(loop, io, fd): watch fd (made non-blocking).  Returns
- * ASYNC_OK or -errno (-EBADF for an invalid fd, -EPERM for a regular file).
+/* async_io_open(loop, io, fd): watch fd.  The fd is made non-blocking while
+ * it is watched (async_io_detach restores its blocking mode); nothing else
+ * about it changes (close-on-exec stays as it was).  Returns ASYNC_OK or
+ * -errno: -EBADF for an invalid fd, -EPERM for a regular file, a directory
+ * or a block device (nothing to wait for: offload them with ASYNC_TO_THREAD),
+ * checked before anything is changed.
  * async_io_close(io): stop watching and close(fd); tasks waiting on it wake
- * with -EBADF.  async_io_detach(io): the same without closing fd. */
+ * with -EBADF.  async_io_detach(io): the same without closing fd, which goes
+ * back to its own blocking mode (for an fd you hand on, e.g. to a child
+ * process or to stdio). */
 static inline int async_io_open(async_loop *loop, async_io *io, int fd);
 static inline int async_io_close(async_io *io);
 static inline int async_io_detach(async_io *io);
 
 /* ASYNC_IO_WAIT(io, ASYNC_READ or ASYNC_WRITE): wait until the fd is
- * readable / writable (or has an error or hang-up to report).  Returns at
- * once if it already is.  ASYNC_STATUS(): ASYNC_OK, -EBADF (closed meanwhile)
- * or ASYNC_ETIMEDOUT. */
+ * readable / writable now (or has an error or hang-up to report), like
+ * asyncio's add_reader / add_writer: level-triggered, so it is right after
+ * any read or write, yours (recv, recvfrom, accept4, a library's) or
+ * async.h's.  Returns at once if it already is; that check costs one poll()
+ * only when the loop has seen the fd ready since its last would-block.
+ * ASYNC_STATUS(): ASYNC_OK, -EBADF (closed meanwhile) or ASYNC_ETIMEDOUT. */
 #define ASYNC_IO_WAIT(io, events)                                             \
     ASYNC__WAIT(ASYNC__ID, ASYNC__S_IO, "ASYNC_IO_WAIT",                      \
                 async__io_wait_start(async__t, async__f, (io), (events)),    \
@@ -979,8 +1018,13 @@ typedef struct async_io_select {
 
 /* async_io_read(io, buf, n) / async_io_write(io, buf, n): one non-blocking
  * read / write: the byte count (0 = end of file), or -errno; -EAGAIN means
- * "wait with ASYNC_IO_WAIT and try again".  Writes to a socket whose peer
- * has gone return -EPIPE instead of raising SIGPIPE. */
+ * "wait with ASYNC_IO_WAIT and try again".  A write to a socket or pipe
+ * whose reader has gone returns -EPIPE and never raises SIGPIPE (sockets:
+ * MSG_NOSIGNAL; pipes and ttys: SIGPIPE is held for the call and a SIGPIPE
+ * the write raised is consumed; this needs the POSIX signal API, visible
+ * unless the program is built in a strict ISO mode such as -std=c99 without
+ * _POSIX_C_SOURCE: there a pipe write checks for a gone reader first, which
+ * leaves a window of one system call). */
 static inline intptr_t async_io_read(async_io *io, void *buf, size_t n);
 static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n);
 
@@ -1048,7 +1092,11 @@ static inline int async_sock_sendall_fn(async_task *task, void *state);
 
 /* ---- other threads ---------------------------------------------------------------
  * async_call_soon_threadsafe(loop, call, fn, arg): from any thread, have the
- * loop run fn(loop, arg) on its own thread at its next pass.  `call` is your
+ * loop run fn(loop, arg) on its own thread at its next pass, whatever the
+ * loop is busy with (it never waits behind ready tasks), and never between
+ * the loop's own steps: fn may spawn, cancel, close handles.  A call that
+ * arrives while the loop is not running runs at its next run or step, and
+ * async_run does not return OK with a call undelivered.  `call` is your
  * storage until fn runs.  The loop must have been prepared
  * (async_loop_prepare) before other threads use it; ASYNC_EINVAL otherwise.
  * async_loop_keepalive(loop, +1 / -1): while positive, a loop with nothing
@@ -1066,7 +1114,11 @@ static inline void async_loop_keepalive(async_loop *loop, int delta);
 
 /* A pool of worker threads for blocking calls (asyncio.to_thread).  Storage
  * is yours; async_pool_start(pool, nthreads) starts them (1..64),
- * async_pool_stop(pool) finishes the queued jobs and joins them. */
+ * async_pool_stop(pool) finishes the queued jobs and joins them.
+ * Shutting down: stop the pool, then close the loop.  async_loop_close is
+ * safe all the same with jobs still in flight for the loop: it waits for
+ * them to come back (their results are stored in their jobs) and runs the
+ * calls still in the inbox before it frees anything. */
 typedef struct async_job async_job;
 typedef struct async_pool {
     pthread_mutex_t mu;
@@ -1158,6 +1210,36 @@ static inline void async__assert_fail(const char *msg, const async_task *task,
 }
 #endif
 
+/* The switch backend resumed a coroutine at a point its switch lacks. */
+#define ASYNC__FOREIGN_MSG                                                    \
+    "a coroutine was resumed at a suspension point that sits inside a "      \
+    "switch statement of its own: with the default (switch) backend that "   \
+    "resume lands in ASYNC_END and would end the coroutine silently. Use "    \
+    "if/else for that switch, or define ASYNC_LABELS=1"
+static inline void async__foreign_resume(const async_task *t, const char *func,
+                                         const char *file, int line) {
+#ifdef ASYNC__DEFAULT_ASSERT
+    char what[320];
+    fflush(stdout);
+    async_task_describe(t, what, sizeof what);
+    fprintf(stderr, "async.h: in coroutine %s (ASYNC_BEGIN at %s:%d): %s\n", func, file,
+            line, ASYNC__FOREIGN_MSG);
+#ifndef ASYNC_NO_INTROSPECTION
+    if (t->site)
+        fprintf(stderr, "  the suspension point: %s at %s:%d\n", t->site->what,
+                t->site->file, t->site->line);
+#endif
+    fprintf(stderr, "  task: %s\n", what);
+    abort();
+#else
+    (void)t;
+    (void)func;
+    (void)file;
+    (void)line;
+    ASYNC_ASSERT_TASK(0, ASYNC__FOREIGN_MSG, t);
+#endif
+}
+
 #ifdef ASYNC_TRACE
 static inline uint64_t async__trace_resume(async_loop *loop, async_task *t, int fresh);
 static inline void async__trace_slice(async_loop *loop, async_task *t,
@@ -1178,7 +1260,9 @@ static inline void async__io_init(async_loop *loop);
 static inline int async__io_busy(const async_loop *loop);
 static inline int async__io_poll(async_loop *loop, uint64_t deadline);
 static inline int async__io_idle(async_loop *loop, uint64_t deadline);
+static inline void async__drain_inbox(async_loop *loop);
 #define ASYNC__IO_BUSY(loop) async__io_busy(loop)
+#define ASYNC__INBOX(loop) (__atomic_load_n(&(loop)->inbox, __ATOMIC_ACQUIRE) != NULL)
 #else
 #define ASYNC__IO_BUSY(loop) 0
 #endif
@@ -1197,8 +1281,10 @@ static inline int async__io_idle(async_loop *loop, uint64_t deadline);
 #define ASYNC__PC_FINALLY (-2)
 #define ASYNC__F_FIN 1 /* frame flag: the finally section has been entered */
 
-/* Node kinds and places. */
-enum { ASYNC__K_TASK = 1, ASYNC__K_TIMEOUT, ASYNC__K_WAITER };
+/* What a node is, for nodes that are not tasks (tasks carry ASYNC__LIVE or
+ * ASYNC__DEAD in the same byte), and where it is. */
+enum { ASYNC__K_TIMEOUT = 1, ASYNC__K_WAITER };
+#define ASYNC__IS_TASK(n) ((n)->magic == ASYNC__LIVE)
 enum {
     ASYNC__W_IDLE = 0,
     ASYNC__W_READY,
@@ -1207,13 +1293,17 @@ enum {
     ASYNC__W_DONE,
     ASYNC__W_FIRED     /* a timeout that expired */
 };
-/* Task flags; the top five bits count shields (finally sections entered and
- * shielded awaits in progress): interruptions from outside them wait. */
+/* Task flags.  Shields (finally sections entered and shielded awaits in
+ * progress) are counted in node.shield: interruptions from outside them
+ * wait until they are gone. */
 #define ASYNC__T_CANCEL 0x01u  /* cancellation requested */
 #define ASYNC__T_GRANTED 0x02u /* the wait's object was handed over */
 #define ASYNC__T_SCOPE 0x04u   /* some armed timeout has fired */
-#define ASYNC__T_SHIELD 0x08u  /* one shield level */
+#define ASYNC__T_PEER_CANCELLED 0x08u /* granted by a task that ended cancelled */
+/* Timeout flags. */
+#define ASYNC__TM_PAUSED 0x01u /* its generator is suspended at a yield */
 #define ASYNC__LIVE 0xA5u
+#define ASYNC_SHIELD_MAX 255 /* shields in force at once in one task */
 #define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
 
@@ -1252,6 +1342,7 @@ enum {
         goto *(void *)async__f->pc;
 #define ASYNC__SET_PC(id)                                                     \
     (async__f->pc = (intptr_t) __extension__ && ASYNC__CAT(async__L, id))
+#define ASYNC__CHECK_OWN_PC() (void)async__begin_line
 #define ASYNC__LABEL(id) ASYNC__CAT(async__L, id):
 #define ASYNC__LABEL_FT(id) ASYNC__CAT(async__L, id):
 /* Computed goto is a GNU extension: silence -Wpedantic for the body only
@@ -1267,6 +1358,11 @@ enum {
 #endif
 #else
 #define ASYNC__DISPATCH(pc) (pc)
+/* A real resume point (pc > 0) that lands on `default` is a case of some
+ * other switch: a suspension inside a switch statement of the user's. */
+#define ASYNC__CHECK_OWN_PC()                                                 \
+    if (async__f->pc > 0)                                                     \
+    async__foreign_resume(async__t, __func__, __FILE__, async__begin_line)
 #define ASYNC__RESUME_CASE
 #define ASYNC__SET_PC(id) (async__f->pc = (id) + 1)
 #define ASYNC__LABEL(id) case (id) + 1:
@@ -1332,12 +1428,12 @@ enum {
 /* Call a child until it finishes (values it yields are discarded). */
 #define ASYNC__AWAIT_RAW(id, fn, child_state, shielded)                       \
     ASYNC__SET_PC(id);                                                        \
-    if (shielded) async__t->node.flags += ASYNC__T_SHIELD;                   \
+    if (shielded) async__shield_up(async__t);                                 \
     ASYNC__LABEL_FT(id)                                                       \
     while ((async__f->status = (short)(fn)(async__t, (child_state))) == 2) {  \
     }                                                                         \
     if (!async__f->status) return 0;                                          \
-    if (shielded) async__t->node.flags -= ASYNC__T_SHIELD;
+    if (shielded) async__t->node.shield--;
 
 #define ASYNC__AWAIT(id, fn, child_state, shielded)                           \
     do {                                                                      \
@@ -1362,8 +1458,10 @@ enum {
     do {                                                                      \
         async__f->result = (intptr_t)(value);                                 \
         ASYNC__SET_PC(id);                                                    \
+        async__gen_leave(async__t, async__f);                                 \
         return 2;                                                             \
         ASYNC__LABEL(id)                                                      \
+        async__gen_enter(async__t, async__f);                                 \
         async__f->status = (short)async__intr_status(async__t, async__f);     \
         if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
     } while (0)
@@ -1386,6 +1484,7 @@ static inline async_task *async__task_of(async__node *n) {
 static inline void async__push_ready(async_loop *loop, async_task *t) {
     t->node.where = ASYNC__W_READY;
     t->node.link.l.next = NULL;
+    loop->nready++;
     if (loop->tail)
         loop->tail->node.link.l.next = &t->node;
     else
@@ -1412,6 +1511,9 @@ static inline void async__list_push(async__node **owner, async__node *n) {
 
 static inline void async__list_remove(async__node *n) {
     async__node **owner = n->link.l.owner;
+    ASYNC_ASSERT(n->where == ASYNC__W_WAITING && owner,
+                 "a wait list is broken: a waiting task's (or waiter's) storage "
+                 "was cleared, overwritten or reused before it was woken");
     if (n->link.l.next == n) {
         *owner = NULL;
     } else {
@@ -1432,12 +1534,16 @@ static inline async__node *async__list_pop(async__node **owner) {
  * (GRANTED tells it the thing it waited for was handed over); a waiter
  * notifies whatever it stands for. */
 static inline void async__wake(async_loop *loop, async__node *n, int granted) {
-    if (n->kind == ASYNC__K_TASK) {
-        if (granted) n->flags |= ASYNC__T_GRANTED;
-        async__push_ready(loop, async__task_of(n));
-    } else {
+    if (n->magic == ASYNC__K_WAITER) {
         async_waiter *w = (async_waiter *)(void *)n;
         w->notify(w, loop);
+    } else {
+        ASYNC_ASSERT_TASK(ASYNC__IS_TASK(n),
+                          "a wait list holds a task whose storage was "
+                          "overwritten, freed or reused before it finished",
+                          async__task_of(n));
+        if (granted) n->flags |= ASYNC__T_GRANTED;
+        async__push_ready(loop, async__task_of(n));
     }
 }
 
@@ -1457,12 +1563,12 @@ static inline void async__wake_all(async_loop *loop, async__node **owner,
 
 /* The loop of the tasks in a wait list (they all share one), or NULL. */
 static inline async_loop *async__list_loop(async__node *head) {
-    return head && head->kind == ASYNC__K_TASK ? async__task_of(head)->loop : NULL;
+    return head && ASYNC__IS_TASK(head) ? async__task_of(head)->loop : NULL;
 }
 
 /* Park the running task on a wait list. */
 static inline int async__park(async_task *t, async__node **owner) {
-    t->node.flags &= (uint8_t)~ASYNC__T_GRANTED;
+    t->node.flags &= (uint8_t)~(ASYNC__T_GRANTED | ASYNC__T_PEER_CANCELLED);
     async__list_push(owner, &t->node);
     return ASYNC__AGAIN;
 }
@@ -1665,6 +1771,7 @@ static inline void async__os_idle(void *ctx, uint64_t deadline) {
 static inline int async_loop_init(async_loop *loop, unsigned flags) {
     if (!loop) return ASYNC_EINVAL;
     loop->head = loop->tail = NULL;
+    loop->nready = 0;
     loop->heap = NULL;
     loop->nheap = 0;
     loop->ntasks = 0;
@@ -1771,8 +1878,8 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
     task->loop = loop;
     task->waiters = NULL;
     task->scopes = NULL;
-    task->node.kind = ASYNC__K_TASK;
     task->node.flags = 0;
+    task->node.shield = 0;
     task->node.magic = ASYNC__LIVE;
     loop->ntasks++;
 #ifndef ASYNC_NO_INTROSPECTION
@@ -1888,12 +1995,14 @@ static inline int async_cancel(async_task *task) {
  * ASYNC_ETIMEDOUT: a timeout armed by f itself expired.  Interruptions from
  * outside the current shield depth wait until the shields are gone. */
 static inline int async__intr(async_task *t, const async_frame *f) {
-    unsigned shield = (unsigned)t->node.flags / ASYNC__T_SHIELD;
+    unsigned shield = t->node.shield;
     async_timeout *s, *outer = NULL;
     if ((t->node.flags & ASYNC__T_CANCEL) && !shield) return ASYNC__UNWIND;
     if (!(t->node.flags & ASYNC__T_SCOPE)) return 0;
     for (s = t->scopes; s; s = s->next)
-        if (s->node.where == ASYNC__W_FIRED && s->level == shield) outer = s;
+        if (s->node.where == ASYNC__W_FIRED && !(s->node.flags & ASYNC__TM_PAUSED) &&
+            s->level == shield)
+            outer = s;
     if (!outer) return 0;
     return outer->frame == f ? ASYNC_ETIMEDOUT : ASYNC__UNWIND;
 }
@@ -1904,22 +2013,82 @@ static inline int async__intr_status(async_task *t, async_frame *f) {
     return async__intr(t, f);
 }
 
+/* One more shield in force: a finally section entered or a shielded await
+ * begun.  The count is checked before it could wrap. */
+static inline void async__shield_up(async_task *t) {
+    ASYNC_ASSERT_TASK(t->node.shield < ASYNC_SHIELD_MAX,
+                      "finally sections and shielded awaits in progress nested "
+                      "deeper than ASYNC_SHIELD_MAX (255) in one task", t);
+    t->node.shield++;
+}
+
 static inline void async__enter_finally(async_task *t, async_frame *f) {
     if (f->flags & ASYNC__F_FIN) return; /* a done coroutine called again */
-    ASYNC_ASSERT_TASK((t->node.flags & 0xF8u) != 0xF8u,
-                      "finally sections and shields nested over 31 deep", t);
+    async__shield_up(t);
     f->flags |= ASYNC__F_FIN;
-    t->node.flags += ASYNC__T_SHIELD;
 }
 
 static inline void async__timeout_disarm(async_task *t, async_timeout *tmo);
+
+/* Disarm every timeout frame f armed (those of a generator it drove may sit
+ * among the outer frames' ones). */
+static inline void async__disarm_frame(async_task *t, const async_frame *f) {
+    async_timeout **p = &t->scopes;
+    while (*p)
+        if ((*p)->frame == f)
+            async__timeout_disarm(t, *p);
+        else
+            p = &(*p)->next;
+}
 
 /* The frame is finishing: drop its shield and any timeout it left armed. */
 static inline void async__frame_done(async_task *t, async_frame *f) {
     if (f->pc == ASYNC__PC_DONE) return;
     f->pc = ASYNC__PC_DONE;
-    t->node.flags -= ASYNC__T_SHIELD;
-    while (t->scopes && t->scopes->frame == f) async__timeout_disarm(t, t->scopes);
+    t->node.shield--;
+    async__disarm_frame(t, f);
+}
+
+/* Fired timeouts that count: those of running code (not of a generator
+ * suspended at a yield). */
+static inline void async__scope_recount(async_task *t) {
+    async_timeout *s;
+    t->node.flags &= (uint8_t)~ASYNC__T_SCOPE;
+    for (s = t->scopes; s; s = s->next)
+        if (s->node.where == ASYNC__W_FIRED && !(s->node.flags & ASYNC__TM_PAUSED))
+            t->node.flags |= ASYNC__T_SCOPE;
+}
+
+/* A generator hands a value to its consumer and is suspended until the next
+ * ASYNC_NEXT: the timeouts it armed cover nothing meanwhile (they keep
+ * running; one that expires takes effect when it resumes), and a finally
+ * section it yields from shields nothing.  Shield levels of its timeouts are
+ * kept relative to the depth it runs at, since the consumer may resume it
+ * from another. */
+static inline void async__gen_leave(async_task *t, async_frame *f) {
+    async_timeout *s;
+    unsigned base;
+    if (f->flags & ASYNC__F_FIN) t->node.shield--;
+    base = t->node.shield;
+    for (s = t->scopes; s; s = s->next)
+        if (s->frame == f) {
+            s->node.flags |= ASYNC__TM_PAUSED;
+            s->level -= base;
+        }
+    if (t->node.flags & ASYNC__T_SCOPE) async__scope_recount(t);
+}
+
+static inline void async__gen_enter(async_task *t, async_frame *f) {
+    async_timeout *s;
+    unsigned base = t->node.shield, paused = 0;
+    for (s = t->scopes; s; s = s->next)
+        if (s->frame == f) {
+            s->node.flags &= (uint8_t)~ASYNC__TM_PAUSED;
+            s->level += base;
+            paused |= s->node.where == ASYNC__W_FIRED;
+        }
+    if (f->flags & ASYNC__F_FIN) async__shield_up(t);
+    if (paused) t->node.flags |= ASYNC__T_SCOPE;
 }
 
 /* ---- sleeping ---------------------------------------------------------------- */
@@ -1975,6 +2144,11 @@ static inline int async__task_wait_start(async_task *t, async_frame *f,
 static inline int async__task_wait_resume(async_task *t, async_frame *f,
                                           async_task *other) {
     int r = async__intr_status(t, f);
+    int cancelled = (t->node.flags & ASYNC__T_PEER_CANCELLED) != 0;
+    t->node.flags &= (uint8_t)~ASYNC__T_PEER_CANCELLED;
+    /* Woken by the finish: that is the outcome, even if the storage has
+     * been spawned again since. */
+    if (async__take_grant(t) && r == ASYNC_OK) return cancelled ? ASYNC_ECANCELED : ASYNC_OK;
     if (r != ASYNC_OK) return r;
     if (other->node.magic != ASYNC__LIVE) return async__task_outcome(other);
     return async__park(t, &other->waiters);
@@ -1991,12 +2165,12 @@ static inline void async__timeout_arm(async_task *t, async_frame *f,
     async_timeout *s;
     for (s = t->scopes; s; s = s->next)
         ASYNC_ASSERT_TASK(s != tmo, "ASYNC_TIMEOUT_ARM: this timeout is already armed", t);
-    tmo->node.kind = ASYNC__K_TIMEOUT;
+    tmo->node.magic = ASYNC__K_TIMEOUT;
     tmo->node.flags = 0;
-    tmo->node.magic = 0;
+    tmo->node.shield = 0;
     tmo->task = t;
     tmo->frame = f;
-    tmo->level = (unsigned)t->node.flags / ASYNC__T_SHIELD;
+    tmo->level = t->node.shield;
     tmo->expired = 0;
     tmo->next = t->scopes;
     t->scopes = tmo;
@@ -2005,20 +2179,20 @@ static inline void async__timeout_arm(async_task *t, async_frame *f,
 }
 
 static inline void async__timeout_disarm(async_task *t, async_timeout *tmo) {
-    async_timeout **p = &t->scopes, *s;
+    async_timeout **p = &t->scopes;
     while (*p && *p != tmo) p = &(*p)->next;
     if (!*p) return; /* not armed: a harmless no-op */
     *p = tmo->next;
     if (tmo->node.where == ASYNC__W_SLEEPING) async__heap_remove(t->loop, &tmo->node);
     tmo->node.where = ASYNC__W_IDLE;
-    t->node.flags &= (uint8_t)~ASYNC__T_SCOPE;
-    for (s = t->scopes; s; s = s->next)
-        if (s->node.where == ASYNC__W_FIRED) t->node.flags |= ASYNC__T_SCOPE;
+    tmo->node.flags = 0;
+    async__scope_recount(t);
 }
 
 static inline void async__timeout_fire(async_timeout *tmo) {
     tmo->node.where = ASYNC__W_FIRED;
     tmo->expired = 1;
+    if (tmo->node.flags & ASYNC__TM_PAUSED) return; /* takes effect on resume */
     tmo->task->node.flags |= ASYNC__T_SCOPE;
     async__interrupt(tmo->task);
 }
@@ -2026,6 +2200,9 @@ static inline void async__timeout_fire(async_timeout *tmo) {
 /* ---- running ---------------------------------------------------------------- */
 
 static inline void async__finish(async_loop *loop, async_task *t) {
+    async__node *n;
+    /* Timeouts of a generator abandoned at a yield: nothing else owns them. */
+    while (t->scopes) async__timeout_disarm(t, t->scopes);
     t->node.where = ASYNC__W_DONE;
     t->node.magic = ASYNC__DEAD;
     loop->ntasks--;
@@ -2038,7 +2215,13 @@ static inline void async__finish(async_loop *loop, async_task *t) {
         if (loop->tasks == t) loop->tasks = t->next;
     }
 #endif
-    async__wake_all(loop, &t->waiters, 1);
+    /* Each waiter is told how this run ended, with the wake-up itself: the
+     * storage may be spawned again before the waiter runs. */
+    while ((n = async__list_pop(&t->waiters)) != NULL) {
+        if (n->magic != ASYNC__K_WAITER && (t->node.flags & ASYNC__T_CANCEL))
+            n->flags |= ASYNC__T_PEER_CANCELLED;
+        async__wake(loop, n, 1);
+    }
 }
 
 /* Move expired timers out of the heap, earliest first. */
@@ -2047,7 +2230,7 @@ static inline void async__fire_timers(async_loop *loop) {
     while (loop->heap && loop->heap->deadline <= now) {
         async__node *n = loop->heap;
         async__heap_remove(loop, n);
-        if (n->kind == ASYNC__K_TASK) {
+        if (n->magic != ASYNC__K_TIMEOUT) {
             ASYNC_ASSERT_TASK(n->magic == ASYNC__LIVE,
                               "the loop met a sleeping task whose storage was "
                               "overwritten, freed or reused before it finished",
@@ -2069,7 +2252,16 @@ static inline void async__run_ready(async_loop *loop) {
     while ((t = loop->head) != NULL) {
         int r;
         loop->head = async__task_of(t->node.link.l.next);
-        if (!loop->head) loop->tail = NULL;
+        loop->nready--;
+        if (!loop->head) {
+            loop->tail = NULL;
+            /* Exact, whatever the storage now holds: a task cleared and
+             * spawned again in the middle of the queue cuts the rest off. */
+            ASYNC_ASSERT(loop->nready == 0,
+                         "tasks were cut out of the ready queue: the storage of "
+                         "a scheduled task was cleared or reused (e.g. zeroed "
+                         "and spawned again) before that task finished");
+        }
         ASYNC_ASSERT_TASK(t->node.magic == ASYNC__LIVE,
                           "the loop met a scheduled task whose storage was "
                           "overwritten, freed or reused before it finished", t);
@@ -2099,7 +2291,15 @@ static inline int async__run(async_loop *loop, async_task *until) {
     if (!(loop->flags & ASYNC_VIRTUAL) && !loop->clock) return ASYNC_ENOCLOCK;
     loop->flags |= ASYNC__L_RUNNING;
     for (;;) {
-        if (until ? until->node.magic != ASYNC__LIVE : loop->ntasks == 0) break;
+        if (until ? until->node.magic != ASYNC__LIVE : loop->ntasks == 0) {
+#ifdef ASYNC__IO
+            if (!until && ASYNC__INBOX(loop)) { /* a call may spawn more */
+                async__drain_inbox(loop);
+                continue;
+            }
+#endif
+            break;
+        }
         if (!loop->head) {
             uint64_t deadline = loop->heap ? loop->heap->deadline : UINT64_MAX;
             if (!loop->heap && !ASYNC__IO_BUSY(loop)) {
@@ -2122,6 +2322,8 @@ static inline int async__run(async_loop *loop, async_task *until) {
 #ifdef ASYNC__IO
         else if (loop->nio) {
             async__io_poll(loop, 0); /* a busy loop still sees I/O every pass */
+        } else if (ASYNC__INBOX(loop)) {
+            async__drain_inbox(loop); /* ...and calls from other threads */
         }
 #endif
         if (loop->heap) async__fire_timers(loop);
@@ -2170,8 +2372,11 @@ static inline int async_gather_fn(async_task *task, void *state) {
     for (g->i = 0; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
     ASYNC_FINALLY;
     /* Interrupted (cancelled, or a timeout of the caller's): like asyncio,
-     * cancel what is still running. */
+     * cancel what is still running, and return only once every one has
+     * finished (the finally section is shielded, so these waits are not
+     * cut short): the caller may free their state as soon as we return. */
     for (i = g->i; i < g->n; i++) async_cancel(g->tasks[i]);
+    for (; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
     for (i = 0; i < g->n; i++) {
         if (g->results) g->results[i] = async_task_result(g->tasks[i]);
         cancelled += async_task_state(g->tasks[i]) == ASYNC_CANCELLED;
@@ -2193,13 +2398,15 @@ static inline int async__next_status(async_task *t, async_frame *f, int r) {
     return r == 2 ? ASYNC_OK : ASYNC_EXHAUSTED;
 }
 
-static inline void async__gen_close(async_frame *g) {
+static inline void async__gen_close(async_task *t, async_frame *g) {
     if (g->pc == 0) { /* never started: nothing to clean up */
         g->pc = ASYNC__PC_DONE;
         g->flags |= ASYNC__F_FIN;
     } else if (g->pc != ASYNC__PC_DONE && !(g->flags & ASYNC__F_FIN)) {
+        /* suspended at a yield in its body: it runs again, in its finally */
+        async__gen_enter(t, g);
         g->pc = ASYNC__PC_FINALLY;
-    }
+    } /* else done, or at a yield in its finally: it resumes there */
 }
 
 static inline void async_collect_init(async_collect *c, async_fn fn,
@@ -2270,7 +2477,7 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
     ASYNC_BEGIN(task, ac);
     for (i = 0; i < ac->n; i++) {
         w = &ac->w[i];
-        w->node.kind = ASYNC__K_WAITER;
+        w->node.magic = ASYNC__K_WAITER;
         w->notify = async__ac_notify;
         w->ctx = ac;
         w->task = ac->tasks[i];
@@ -2296,24 +2503,28 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
 
 /* ---- queues -------------------------------------------------------------------- */
 
-/* Queues, events and semaphores carry a mark derived from their address, so
- * that initialising one again, or destroying it, can tell whether tasks still
- * wait on it without trusting the fields of uninitialised storage. */
+/* Queues, events and semaphores carry a mark derived from their address:
+ * destroying one checks that nothing still depends on it (waiters, or an
+ * item, slot or permit handed to a woken task that has not run yet), and
+ * waiting on a destroyed one is caught.  Initialising never reads the
+ * object, so that fresh locals, malloc'ed and garbage storage are fine (and
+ * compilers and valgrind see no read of uninitialised memory); it follows
+ * that init cannot tell storage that still holds an object in use: destroy
+ * that first. */
 #define ASYNC__OBJ_LIVE(obj) ((unsigned)(uintptr_t)(obj) ^ 0x5a17c0deu)
 #define ASYNC__OBJ_DEAD(obj) ((unsigned)(uintptr_t)(obj) ^ 0xdead0b1eu)
 #define ASYNC__CHECK_UNUSED(obj, first_waiter, msg)                           \
     ASYNC_ASSERT_TASK((obj)->live != ASYNC__OBJ_LIVE(obj) || !(first_waiter), \
                       msg, async__list_task(first_waiter))
+#define ASYNC__CHECK_NOT_HELD(obj, held, msg)                                 \
+    ASYNC_ASSERT((obj)->live != ASYNC__OBJ_LIVE(obj) || !(held), msg)
 static inline const async_task *async__list_task(const async__node *n) {
-    return n && n->kind == ASYNC__K_TASK ? (const async_task *)(const void *)n : NULL;
+    return n && ASYNC__IS_TASK(n) ? (const async_task *)(const void *)n : NULL;
 }
 
 static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
                                    size_t elem_size) {
     if (!q || !buf || !capacity || !elem_size) return ASYNC_EINVAL;
-    ASYNC__CHECK_UNUSED(q, q->getters ? q->getters : q->putters ? q->putters : q->joiners,
-                        "async_queue_init: the queue is initialised again while "
-                        "tasks wait on it (they would never wake)");
     q->live = ASYNC__OBJ_LIVE(q);
     q->buf = (unsigned char *)buf;
     q->cap = capacity;
@@ -2331,6 +2542,10 @@ static inline void async_queue_destroy(async_queue *q) {
     ASYNC__CHECK_UNUSED(q, q->getters ? q->getters : q->putters ? q->putters : q->joiners,
                         "async_queue_destroy: tasks still wait on the queue "
                         "(they would never wake)");
+    ASYNC__CHECK_NOT_HELD(q, q->held_items + q->held_slots,
+                          "async_queue_destroy: a woken task has not yet taken "
+                          "the item (or slot) handed to it; it will read the "
+                          "queue when it runs");
     q->live = ASYNC__OBJ_DEAD(q);
     q->getters = q->putters = q->joiners = NULL;
 }
@@ -2402,6 +2617,10 @@ static inline int async__put_resume(async_task *t, async_frame *f,
                                     async_queue *q, const void *item) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
+        ASYNC_ASSERT_TASK(q->held_slots > 0,
+                          "ASYNC_QUEUE_PUT: the queue was initialised again (or "
+                          "its storage reused) while a slot was handed to this "
+                          "task; destroy a queue before reusing it", t);
         q->held_slots--;
         if (r != ASYNC_OK || q->closed) { /* pass the slot on */
             async__queue_hand_slot(t->loop, q);
@@ -2435,6 +2654,10 @@ static inline int async__get_resume(async_task *t, async_frame *f,
                                     async_queue *q, void *item) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
+        ASYNC_ASSERT_TASK(q->held_items > 0,
+                          "ASYNC_QUEUE_GET: the queue was initialised again (or "
+                          "its storage reused) while an item was handed to this "
+                          "task; destroy a queue before reusing it", t);
         q->held_items--;
         if (r != ASYNC_OK) { /* pass the item on */
             async__queue_hand_item(t->loop, q);
@@ -2490,9 +2713,6 @@ static inline void async_queue_close(async_queue *q) {
 /* ---- events ---------------------------------------------------------------------- */
 
 static inline void async_event_init(async_event *e) {
-    ASYNC__CHECK_UNUSED(e, e->waiters,
-                        "async_event_init: the event is initialised again while "
-                        "tasks wait on it (they would never wake)");
     e->live = ASYNC__OBJ_LIVE(e);
     e->set = 0;
     e->waiters = NULL;
@@ -2533,12 +2753,9 @@ static inline int async__event_resume(async_task *t, async_frame *f,
 
 static inline int async_semaphore_init(async_semaphore *s, long value) {
     if (!s || value < 0) return ASYNC_EINVAL;
-    ASYNC__CHECK_UNUSED(s, s->waiters,
-                        "async_semaphore_init: the semaphore (or lock) is "
-                        "initialised again while tasks wait on it (they would "
-                        "never wake)");
     s->live = ASYNC__OBJ_LIVE(s);
     s->value = value;
+    s->held = 0;
     s->waiters = NULL;
     return ASYNC_OK;
 }
@@ -2546,6 +2763,9 @@ static inline void async_semaphore_destroy(async_semaphore *s) {
     ASYNC__CHECK_UNUSED(s, s->waiters,
                         "async_semaphore_destroy: tasks still wait on the "
                         "semaphore (or lock) (they would never wake)");
+    ASYNC__CHECK_NOT_HELD(s, s->held,
+                          "async_semaphore_destroy: a woken task has not yet "
+                          "taken the permit handed to it");
     s->live = ASYNC__OBJ_DEAD(s);
     s->waiters = NULL;
 }
@@ -2561,7 +2781,10 @@ static inline int async_semaphore_try_acquire(async_semaphore *s) {
 /* Hand the permit to the longest waiter, or keep it. */
 static inline void async_semaphore_release(async_semaphore *s) {
     async_loop *loop = async__list_loop(s->waiters);
-    if (!loop || !async__wake_one(loop, &s->waiters, 1)) s->value++;
+    if (loop && async__wake_one(loop, &s->waiters, 1))
+        s->held++;
+    else
+        s->value++;
 }
 
 static inline int async__sem_start(async_task *t, async_frame *f,
@@ -2578,6 +2801,11 @@ static inline int async__sem_resume(async_task *t, async_frame *f,
                                     async_semaphore *s) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
+        ASYNC_ASSERT_TASK(s->held > 0,
+                          "ASYNC_SEM_ACQUIRE: the semaphore (or lock) was "
+                          "initialised again (or its storage reused) while a "
+                          "permit was handed to this task", t);
+        s->held--;
         if (r == ASYNC__UNWIND) { /* cancelled holding it: pass it on */
             async_semaphore_release(s);
             return r;
@@ -2643,7 +2871,7 @@ static inline int async_group_spawn(async_group *g, async_loop *loop,
     rc = async_spawn(loop, task, fn, state);
     if (rc != ASYNC_OK) return rc;
     w = &g->w[g->n++];
-    w->node.kind = ASYNC__K_WAITER;
+    w->node.magic = ASYNC__K_WAITER;
     w->notify = async__group_notify;
     w->ctx = g;
     w->task = task;
@@ -2667,7 +2895,14 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
                 async__group_start(async__t, async__f, g),
                 async__group_start(async__t, async__f, g));
     ASYNC_FINALLY;
-    if (g->pending) async__group_cancel_all(g); /* cancelled or timed out */
+    /* Cancelled or timed out: cancel the members and, like asyncio's
+     * TaskGroup, wait until every one has finished its cleanup (shielded
+     * here), since the caller may free their state when this returns. */
+    if (g->pending) async__group_cancel_all(g);
+    while (g->pending)
+        ASYNC__WAIT(ASYNC__ID, ASYNC__S_GROUP, "ASYNC_GROUP_WAIT",
+                    async__group_start(async__t, async__f, g),
+                    async__group_start(async__t, async__f, g));
     if (g->failed) g->frame.status = ASYNC_ECANCELED;
     ASYNC_END;
 }
@@ -2680,7 +2915,8 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
 /* In epoll, the loop's own fds carry the address of their field in the
  * loop; an async_io carries its own address. */
 
-static inline int async__set_nonblock(int fd) {
+/* The loop's own pipe (poll backend): non-blocking and close-on-exec. */
+static inline int async__own_fd(int fd) {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
     fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -2711,7 +2947,7 @@ static inline int async_loop_prepare(async_loop *loop) {
     if (pipe(p) < 0) goto fail;
     loop->wakefd = p[0];
     loop->wakefd_w = p[1];
-    if (async__set_nonblock(p[0]) || async__set_nonblock(p[1])) goto fail;
+    if (async__own_fd(p[0]) || async__own_fd(p[1])) goto fail;
 #endif
     return ASYNC_OK;
 fail : {
@@ -2726,6 +2962,23 @@ static inline void async_loop_close(async_loop *loop) {
 #ifdef ASYNC_TRACE
     async_trace_stop(loop);
 #endif
+    if (loop->wakefd >= 0) {
+        /* Jobs still on workers will write to the wake fd: wait for them,
+         * then for any thread still inside call_soon_threadsafe, and run
+         * what they sent, so that nothing is dropped and no thread writes
+         * to a closed (or reused) fd. */
+        while (loop->jobs) {
+            struct pollfd p;
+            p.fd = loop->wakefd;
+            p.events = POLLIN;
+            p.revents = 0;
+            if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) poll(&p, 1, -1);
+            async__drain_inbox(loop);
+        }
+        while (__atomic_load_n(&loop->calling, __ATOMIC_ACQUIRE)) {
+        }
+        async__drain_inbox(loop);
+    }
     if (loop->iofd >= 0) close(loop->iofd);
     if (loop->timerfd >= 0) close(loop->timerfd);
     if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) close(loop->wakefd_w);
@@ -2738,6 +2991,8 @@ static inline void async__io_init(async_loop *loop) {
     loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
     loop->armed = 0;
     loop->nio = 0;
+    loop->jobs = 0;
+    loop->calling = 0;
     loop->keepalive = 0;
     loop->ios = NULL;
     loop->nios = 0;
@@ -2766,12 +3021,16 @@ static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
     if (!loop || !call || !fn || loop->wakefd < 0) return ASYNC_EINVAL;
     call->fn = fn;
     call->arg = arg;
+    /* `calling` covers the push and the write: async_loop_close waits for
+     * it to drop to 0 before it closes the wake fd. */
+    __atomic_add_fetch(&loop->calling, 1, __ATOMIC_ACQ_REL);
     head = __atomic_load_n(&loop->inbox, __ATOMIC_RELAXED);
     do
         call->next = head;
     while (!__atomic_compare_exchange_n(&loop->inbox, &head, call, 1, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
     async__wake_loop(loop);
+    __atomic_sub_fetch(&loop->calling, 1, __ATOMIC_RELEASE);
     return ASYNC_OK;
 }
 
@@ -2779,7 +3038,10 @@ static inline void async_loop_keepalive(async_loop *loop, int delta) {
     loop->keepalive += delta;
 }
 
-/* Run what other threads sent, oldest first. */
+/* Run what other threads sent, oldest first.  Called only where no walk
+ * over the loop's structures is live (after an event batch has been
+ * handled, between passes), since the calls may close handles, spawn or
+ * cancel. */
 static inline void async__drain_inbox(async_loop *loop) {
     async_call *c, *fifo = NULL;
     char buf[64];
@@ -2813,7 +3075,7 @@ static inline void async__io_ready(async_io *io, unsigned ready) {
 static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
 #ifdef ASYNC__EPOLL
     struct epoll_event ev[64];
-    int n, i, timeout = deadline ? -1 : 0;
+    int n, i, calls = 0, timeout = deadline ? -1 : 0;
     if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
     if (deadline && deadline != UINT64_MAX && deadline != loop->armed) {
         struct itimerspec its;
@@ -2836,7 +3098,7 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
             }
             loop->armed = 0;
         } else if (tag == &loop->wakefd) {
-            async__drain_inbox(loop);
+            calls = 1; /* after the walk: a call may close a handle below */
         } else {
             unsigned e = ev[i].events, r = 0;
             if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ASYNC_READ;
@@ -2844,6 +3106,7 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
             async__io_ready((async_io *)tag, r);
         }
     }
+    if (calls) async__drain_inbox(loop);
     return 0;
 #else
     struct pollfd pfd[ASYNC_POLL_MAX + 1];
@@ -2867,7 +3130,6 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
         timeout = ms > 86400000u ? 86400000 : (int)ms;
     }
     if (poll(pfd, (nfds_t)n, timeout) <= 0) return 0;
-    if (pfd[0].revents) async__drain_inbox(loop);
     for (i = 1; i < n; i++) {
         short e = pfd[i].revents;
         unsigned r = 0;
@@ -2876,6 +3138,8 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
         if (e & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_WRITE;
         async__io_ready(seen[i - 1], r);
     }
+    /* after the walk: a call may close a handle in seen[] */
+    if (pfd[0].revents) async__drain_inbox(loop);
     return 0;
 #endif
 }
@@ -2892,13 +3156,25 @@ static inline int async__io_idle(async_loop *loop, uint64_t deadline) {
 /* ---- handles -------------------------------------------------------------------- */
 
 static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
-    int rc;
-    if (!loop || !io || fd < 0) return fd < 0 ? -EBADF : ASYNC_EINVAL;
+    struct stat st;
+    int rc, fl, type = 0;
+    socklen_t len = sizeof type;
+    if (!loop || !io) return ASYNC_EINVAL;
+    if (fd < 0) return -EBADF;
+    /* Look before touching: nothing about the fd changes on failure. */
+    if (fstat(fd, &st) < 0) return -errno;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) return -EPERM;
     if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
-    if ((rc = async__set_nonblock(fd)) != ASYNC_OK) return rc;
+#ifndef ASYNC__EPOLL
+    if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
+#endif
+    if ((fl = fcntl(fd, F_GETFL)) < 0) return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
     io->loop = loop;
     io->fd = fd;
     io->ready = 0;
+    io->blocking = !(fl & O_NONBLOCK);
+    io->socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     io->readers = io->writers = NULL;
 #ifdef ASYNC__EPOLL
     {
@@ -2906,10 +3182,13 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = io;
-        if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
+        if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            rc = -errno;
+            if (io->blocking) fcntl(fd, F_SETFL, fl);
+            return rc;
+        }
     }
 #else
-    if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
     io->prev = NULL;
     io->next = loop->ios;
     if (loop->ios) loop->ios->prev = io;
@@ -2920,7 +3199,7 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
     return ASYNC_OK;
 }
 
-static inline int async_io_detach(async_io *io) {
+static inline int async__io_unwatch(async_io *io) {
     async_loop *loop;
     if (!io || !io->open) return -EBADF;
     loop = io->loop;
@@ -2937,10 +3216,17 @@ static inline int async_io_detach(async_io *io) {
     return ASYNC_OK;
 }
 
+static inline int async_io_detach(async_io *io) {
+    int rc = async__io_unwatch(io), fl;
+    if (rc == ASYNC_OK && io->blocking && (fl = fcntl(io->fd, F_GETFL)) >= 0)
+        fcntl(io->fd, F_SETFL, fl & ~O_NONBLOCK);
+    return rc;
+}
+
 static inline int async_io_close(async_io *io) {
-    int rc = async_io_detach(io);
+    int rc = async__io_unwatch(io);
     if (rc == ASYNC_OK && close(io->fd) < 0) rc = -errno;
-    io->fd = -1;
+    if (io) io->fd = -1;
     return rc;
 }
 
@@ -2955,18 +3241,84 @@ static inline intptr_t async_io_read(async_io *io, void *buf, size_t n) {
     return -errno;
 }
 
+/* write() to a pipe or tty without SIGPIPE: hold the signal for the call
+ * and consume the one it raised (a pending one from elsewhere is left). */
+static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) {
+    ssize_t r;
+#if defined(SIG_BLOCK) && defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 199506L
+    sigset_t pipe_only, old, pending;
+    int e;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0 || sigismember(&old, SIGPIPE)) {
+        do /* already held (or the mask is out of reach): just write */
+            r = write(fd, buf, n);
+        while (r < 0 && errno == EINTR);
+        return r;
+    }
+    sigemptyset(&pending);
+    sigpending(&pending);
+    do
+        r = write(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    e = errno;
+    if (r < 0 && e == EPIPE && !sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+#else
+    /* Strict ISO build: no signal mask API.  A reader that has gone shows
+     * as POLLERR; one that goes between the two calls still raises it. */
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLOUT;
+    p.revents = 0;
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) {
+        errno = EPIPE;
+        return -1;
+    }
+    do
+        r = write(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+#endif
+    return r;
+}
+
 static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
     ssize_t r;
     if (!io->open) return -EBADF;
-    do
-        r = send(io->fd, buf, n, MSG_NOSIGNAL); /* a socket: no SIGPIPE */
-    while (r < 0 && errno == EINTR);
-    if (r < 0 && errno == ENOTSOCK) do
-            r = write(io->fd, buf, n);
+    if (io->socket) {
+        do
+            r = send(io->fd, buf, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
+    } else {
+        r = async__write_nosigpipe(io->fd, buf, n);
+    }
     if (r >= 0) return (intptr_t)r;
     if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_WRITE;
     return -errno;
+}
+
+/* Is io ready for `events` now?  The loop's flag says it was ready when the
+ * loop last looked; a read or write the loop did not see (the user's own
+ * recv, a library's) may have used that up, so a set flag is confirmed
+ * with a poll() of this fd, and cleared if it was stale. */
+static inline int async__io_ready_now(async_io *io, unsigned events) {
+    struct pollfd p;
+    int n;
+    if (!(io->ready & events)) return 0;
+    p.fd = io->fd;
+    p.events = (short)(((events & ASYNC_READ) ? POLLIN : 0) | ((events & ASYNC_WRITE) ? POLLOUT : 0));
+    p.revents = 0;
+    do
+        n = poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != 0) return 1; /* ready, hung up, or poll failed: let the caller see */
+    io->ready &= ~events;
+    return 0;
 }
 
 static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
@@ -2974,7 +3326,7 @@ static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     if (!io->open) return -EBADF;
-    if (io->ready & events) return ASYNC_OK;
+    if (async__io_ready_now(io, events)) return ASYNC_OK;
     t->loop->nio++;
     return async__park(t, (events & ASYNC_READ) ? &io->readers : &io->writers);
 }
@@ -3000,14 +3352,14 @@ static inline int async__sel_park(async_task *t, async_io_select *sel) {
             sel->index = (long)i;
             return -EBADF;
         }
-        if (sel->ios[i]->ready & sel->events) {
+        if (async__io_ready_now(sel->ios[i], sel->events)) {
             sel->index = (long)i;
             return ASYNC_OK;
         }
     }
     for (i = 0; i < sel->n; i++) {
         async_waiter *w = &sel->w[i];
-        w->node.kind = ASYNC__K_WAITER;
+        w->node.magic = ASYNC__K_WAITER;
         w->notify = async__sel_notify;
         w->ctx = sel;
         w->task = t;
@@ -3059,8 +3411,15 @@ static inline void async__sock_setup(async_sock_op *op, async_io *io, void *buf,
     op->out = out;
 }
 
+/* Sockets async.h makes are close-on-exec, like Python's. */
+static inline int async__socket(int family) {
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
 static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
-    int fd = socket(family, SOCK_STREAM, 0), rc;
+    int fd = async__socket(family), rc;
     if (fd < 0) return -errno;
     rc = async_io_open(loop, io, fd);
     if (rc != ASYNC_OK) close(fd);
@@ -3070,7 +3429,7 @@ static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
 static inline int async_tcp_listen(async_loop *loop, async_io *io,
                                    const struct sockaddr *addr, unsigned addrlen,
                                    int backlog) {
-    int fd = socket(addr->sa_family, SOCK_STREAM, 0), one = 1, rc;
+    int fd = async__socket(addr->sa_family), one = 1, rc;
     if (fd < 0) return -errno;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, addr, (socklen_t)addrlen) < 0 || listen(fd, backlog) < 0) {
@@ -3090,6 +3449,9 @@ static inline int async_sock_connect_fn(async_task *task, void *state) {
     ASYNC_BEGIN(task, op);
     if (connect(op->io->fd, op->addr, (socklen_t)op->addrlen) == 0) ASYNC_RETURN(0);
     if (errno != EINPROGRESS && errno != EINTR) ASYNC_RETURN(-errno);
+    /* Readiness the loop saw before connect (an unconnected socket reports
+     * writable and hung up) says nothing about the connection. */
+    op->io->ready = 0;
     if (op->timeout_ns > 0) ASYNC_TIMEOUT_ARM_NS(&op->tmo, op->timeout_ns);
     ASYNC_IO_WAIT(op->io, ASYNC_WRITE);
     if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
@@ -3105,6 +3467,7 @@ static inline int async_sock_accept_fn(async_task *task, void *state) {
     for (;;) {
         fd = accept(op->io->fd, NULL, NULL);
         if (fd >= 0) {
+            fcntl(fd, F_SETFD, FD_CLOEXEC); /* like the sockets async.h makes */
             rc = async_io_open(op->io->loop, op->out, fd);
             if (rc != ASYNC_OK) close(fd);
             ASYNC_RETURN(rc);
@@ -3177,6 +3540,7 @@ static inline void async__job_done(async_loop *loop, void *arg) {
     async_job *job = (async_job *)arg;
     job->done = 1;
     loop->nio--;
+    loop->jobs--;
     async__wake_all(loop, &job->waiter, 1);
 }
 
@@ -3244,6 +3608,7 @@ static inline int async__job_start(async_task *t, async_frame *f, async_pool *po
     job->waiter = NULL;
     job->done = 0;
     t->loop->nio++;
+    t->loop->jobs++;
     pthread_mutex_lock(&pool->mu);
     if (pool->tail)
         pool->tail->next = job;
@@ -3723,6 +4088,25 @@ static inline void async_trace_stop(async_loop *loop) {
 #endif /* ASYNC_H */
 
 /* REVISION HISTORY
+ *   0.4.0  Fourteen broken promises kept: a generator's timeouts cover only
+ *          the generator (paused across its yields), and a yield from its
+ *          finally leaves no shield; a finished task keeps no timeout;
+ *          a wake-up from a task's end carries that run's outcome, even if
+ *          the storage is spawned again; ASYNC_GROUP_WAIT and ASYNC_GATHER
+ *          return only once every member has finished its cleanup; shields
+ *          nest to ASYNC_SHIELD_MAX (255), checked before the count wraps;
+ *          the ready queue counts its tasks, so storage cleared and spawned
+ *          again is caught wherever it was queued; destroying a queue or
+ *          semaphore with an item, slot or permit handed to a woken task is
+ *          caught, and *_init never reads the object.  I/O: ASYNC_IO_WAIT is
+ *          level-triggered (right after the program's own reads); connect
+ *          reports only a real connection; no SIGPIPE from pipes;
+ *          async_io_open leaves close-on-exec alone, detach restores the
+ *          blocking mode, and regular files are refused before anything
+ *          changes (poll backend too); calls from other threads run every
+ *          pass, never inside an event walk, and async_loop_close waits for
+ *          jobs in flight.  A suspension inside the user's own switch
+ *          (switch backend) is reported instead of ending the coroutine.
  *   0.3.0  Task names, async_task_describe and async_dump with the source
  *          line of every suspension; ASYNC_TRACE (Chrome trace-event JSON);
  *          misuse reports name the task, and destroying a queue, event or

@@ -3,7 +3,13 @@
  * A case is a handful of task "programs": lists of operations (sleep, yield,
  * spawn, cancel, await a task, queue put/get/close, event set/clear/wait,
  * semaphore acquire/release, timeouts around waits, child coroutines awaited
- * plainly, shielded or under ASYNC_WAIT_FOR, early return).  One coroutine,
+ * plainly, shielded or under ASYNC_WAIT_FOR, early return; the child driven
+ * as a generator with ASYNC_NEXT / ASYNC_GEN_CLOSE, yielding values from its
+ * body or its cleanup, with timeouts armed across its yields; a queue
+ * destroyed and initialised again, which async.h must refuse while anything
+ * depends on it); ASYNC_GATHER over the other tasks, plainly or under a
+ * timeout, which must cancel what is left and return only once every one
+ * has finished).  One coroutine,
  * model_fn, interprets a program (its op index lives in its state struct);
  * each task runs it on ONE virtual-time loop, and every observable step is
  * recorded in a trace: each time a task runs, how each operation ended
@@ -44,11 +50,27 @@
 #ifndef MODEL_H
 #define MODEL_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* async.h's misuse checks, caught where an op expects one (RECYCLE): the
+ * check is the first thing the call does, so a jump out of it leaves the
+ * object as it was.  Anywhere else a check that fires aborts, as usual. */
+#ifdef ASYNC_H
+#error "include tests/model.h before async.h"
+#endif
+static jmp_buf *model_catch;
+static void model_assert_hit(const char *msg) {
+    if (model_catch) longjmp(*model_catch, 1);
+    fprintf(stderr, "async.h: %s\n", msg);
+    abort();
+}
+#define ASYNC_ASSERT(c, msg) ((c) ? (void)0 : model_assert_hit(msg))
+#define ASYNC_ASSERT_TASK(c, msg, task) ((c) ? (void)0 : model_assert_hit(msg))
 #include "async.h"
 
 #define MODEL_NT 6        /* task slots */
@@ -82,6 +104,11 @@ enum {
     MODEL_SPAWN, MODEL_CANCEL, MODEL_TRYPUT, MODEL_TRYGET, MODEL_CLOSE,
     MODEL_ESET, MODEL_ECLEAR, MODEL_SREL, MODEL_STRY, MODEL_ARM, MODEL_DISARM,
     MODEL_RET, MODEL_CALL, MODEL_WAITFOR,
+    MODEL_NEXT,    /* the task frame drives the child as a generator */
+    MODEL_YIELDV,  /* the child yields a value (at depth 0: a yield) */
+    MODEL_GCLOSE,  /* close the generator suspended at a yield */
+    MODEL_RECYCLE, /* async_queue_destroy + async_queue_init */
+    MODEL_GATHER,  /* ASYNC_GATHER over every other task ever spawned */
     MODEL_NKINDS
 };
 
@@ -105,11 +132,17 @@ typedef struct {
     int mutate_event;  /* >= 0: alter the model's event with this index */
     int model_bug;     /* MODEL_BUG_* */
 } model_opts;
-enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG_BARGE };
+enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG_BARGE,
+       MODEL_BUG_REWAIT,     /* a waiter woken by a finish waits again for a respawn */
+       MODEL_BUG_GEN_SCOPE,  /* a generator's timeouts stay live across its yields */
+       MODEL_BUG_GEN_SHIELD, /* a yield from a finally keeps the shield up */
+       MODEL_BUG_RECYCLE,    /* a queue with an item handed over may be destroyed */
+       MODEL_BUG_GATHER_EARLY /* an interrupted gather returns before its tasks end */ };
 
 /* Op outcomes beside async.h's codes. */
 #define MODEL_SKIP 100  /* op not applicable (e.g. await of a never-spawned task) */
 #define MODEL_BUSY 101  /* spawn of a task still pending */
+#define MODEL_MISUSE 102 /* async.h's misuse check fired (and changed nothing) */
 #define MODEL_AGAIN 1000
 #define MODEL_UNWIND 1001
 
@@ -140,6 +173,8 @@ static inline int model_maxops(int depth, int sec) {
 }
 
 static inline int model_is_wait(int kind) { return kind >= MODEL_YIELD && kind <= MODEL_SACQ; }
+/* Ops that may run under ASYNC_WITH_TIMEOUT (op.tmo). */
+static inline int model_takes_tmo(int kind) { return model_is_wait(kind) || kind == MODEL_GATHER; }
 
 /* The range of op.a for a kind (0: unused). */
 static inline int model_arange(int kind, int ntasks) {
@@ -151,6 +186,7 @@ static inline int model_arange(int kind, int ntasks) {
     case MODEL_SACQ: case MODEL_SREL: case MODEL_STRY: return MODEL_NS;
     case MODEL_ARM: case MODEL_DISARM: case MODEL_CALL: return 2;
     case MODEL_RET: return 5;
+    case MODEL_RECYCLE: return MODEL_NQ;
     default: return 0;
     }
 }
@@ -167,7 +203,9 @@ static inline int model_kind_table(int i, int *n) {
         MODEL_SPAWN, MODEL_SPAWN, MODEL_SPAWN, MODEL_CANCEL, MODEL_CANCEL,
         MODEL_TRYPUT, MODEL_TRYGET, MODEL_CLOSE, MODEL_ESET, MODEL_ESET,
         MODEL_ECLEAR, MODEL_SREL, MODEL_SREL, MODEL_STRY, MODEL_ARM, MODEL_DISARM,
-        MODEL_RET, MODEL_CALL, MODEL_CALL, MODEL_WAITFOR, MODEL_WAITFOR};
+        MODEL_RET, MODEL_CALL, MODEL_CALL, MODEL_WAITFOR, MODEL_WAITFOR,
+        MODEL_NEXT, MODEL_NEXT, MODEL_NEXT, MODEL_YIELDV, MODEL_YIELDV, MODEL_YIELDV,
+        MODEL_GCLOSE, MODEL_RECYCLE, MODEL_GATHER, MODEL_GATHER};
     *n = (int)sizeof t;
     return t[i];
 }
@@ -203,7 +241,7 @@ static inline void model_case_decode(model_case *c, const uint8_t *data, size_t 
                     range = model_arange(op->kind, c->ntasks);
                     op->a = (uint8_t)(range ? b1 % (unsigned)range : 0);
                     op->d = (uint8_t)(model_uses_d(op->kind) ? b2 % 5 : 0);
-                    op->tmo = (uint8_t)(model_is_wait(op->kind) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
+                    op->tmo = (uint8_t)(model_takes_tmo(op->kind) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
                 }
             }
 }
@@ -260,7 +298,7 @@ static inline const char *model_kind_name(int kind) {
         "NOP", "YIELD", "SLEEP", "AWAIT", "PUT", "GET", "EVENT_WAIT", "SEM_ACQUIRE",
         "SPAWN", "CANCEL", "TRY_PUT", "TRY_GET", "CLOSE", "EVENT_SET", "EVENT_CLEAR",
         "SEM_RELEASE", "SEM_TRY", "TIMEOUT_ARM", "TIMEOUT_DISARM", "RETURN", "CALL",
-        "WAIT_FOR"};
+        "WAIT_FOR", "NEXT", "YIELD_VALUE", "GEN_CLOSE", "RECYCLE", "GATHER"};
     return kind >= 0 && kind < MODEL_NKINDS ? names[kind] : "?";
 }
 
@@ -272,7 +310,10 @@ static inline int model_op_format(char *buf, size_t n, const model_op *op) {
     case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL:
         w = snprintf(buf, n, "%s t%d", k, op->a); break;
     case MODEL_PUT: case MODEL_GET: case MODEL_TRYPUT: case MODEL_TRYGET: case MODEL_CLOSE:
+    case MODEL_RECYCLE:
         w = snprintf(buf, n, "%s q%d", k, op->a); break;
+    case MODEL_NEXT: case MODEL_GCLOSE: w = snprintf(buf, n, "%s child", k); break;
+    case MODEL_GATHER: w = snprintf(buf, n, "%s others", k); break;
     case MODEL_EWAIT: case MODEL_ESET: case MODEL_ECLEAR:
         w = snprintf(buf, n, "%s e%d", k, op->a); break;
     case MODEL_SACQ: case MODEL_SREL: case MODEL_STRY:
@@ -343,7 +384,12 @@ struct model_fs {
     const model_op *op;     /* the op being executed */
     model_fs *child;        /* the next depth, or NULL */
     int task, depth, sec, idx, item, got, was;
+    int gen;                /* depth 0: the child was started as a generator */
     int armed[2];           /* tmo[i] armed by this frame */
+    async_gather g;         /* GATHER */
+    async_task *gt[MODEL_NT];
+    intptr_t gres[MODEL_NT];
+    size_t gn;
     async_timeout tmo[2];   /* TIMEOUT_ARM / DISARM */
     async_timeout wtmo[2];  /* WITH_TIMEOUT and WAIT_FOR, per section */
 };
@@ -354,14 +400,21 @@ enum { MODEL_SC_IDLE = 0, MODEL_SC_HEAP, MODEL_SC_FIRED };
 typedef struct { int n; int id[MODEL_NT]; } model_m_list;
 typedef struct { uint64_t deadline; uint32_t seq; int id; } model_m_timer;
 typedef struct {
-    int sec, idx, phase;   /* phase 0: op not begun; 1: in its wait; 2: in the child */
+    int sec, idx, phase;   /* phase 0: op not begun; 1: in its wait; 2: in the child;
+                              3: suspended at a YIELDV (a generator) */
+    int done;              /* the frame has finished (a generator is exhausted) */
+    int gen;               /* depth 0: the child was started as a generator */
     int fin, item, got;
     int armed[2];
     intptr_t result;
 } model_m_frame;
-typedef struct { int level, state, expired; uint64_t deadline; } model_m_scope;
+typedef struct { int level, state, expired, paused; uint64_t deadline; } model_m_scope;
+/* A gather in progress (async_gather_fn, one frame below the task's). */
+typedef struct { int n, i, fin, phase, cancelled, ids[MODEL_NT]; } model_m_gather;
 typedef struct {
     int ever, live, cancel, granted, shield, where, list, spawns;
+    int peer_cancelled;  /* the awaited task that woke it ended cancelled */
+    model_m_gather ga;
     uint64_t deadline;
     int scopes[MODEL_DEPTH * 4]; /* armed timeouts, innermost first */
     int nscopes;
@@ -437,6 +490,8 @@ static inline const char *model_status_name(int st) {
     case ASYNC_ECANCELED: return "ECANCELED";
     case ASYNC_ECLOSED: return "ECLOSED";
     case ASYNC_EAGAIN: return "EAGAIN";
+    case ASYNC_EXHAUSTED: return "EXHAUSTED";
+    case MODEL_MISUSE: return "misuse caught";
     case ASYNC_EDEADLK: return "EDEADLK";
     case MODEL_SKIP: return "skipped";
     case MODEL_BUSY: return "busy";
@@ -555,10 +610,50 @@ static inline int model_real_spawn(model_ctx *x, int k) {
     return rc;
 }
 
+/* Destroy queue q and initialise it again; the items it held are dropped
+ * (by the program's choice: not lost). */
+static inline int model_real_recycle(model_ctx *x, int q) {
+    jmp_buf jb;
+    async_queue *qq = &x->q[q];
+    size_t i;
+    if (setjmp(jb)) {
+        model_catch = NULL;
+        return MODEL_MISUSE;
+    }
+    model_catch = &jb;
+    async_queue_destroy(qq);
+    model_catch = NULL;
+    for (i = 0; i < qq->count; i++) {
+        int v;
+        memcpy(&v, qq->buf + ((qq->head + i) % qq->cap) * qq->size, sizeof v);
+        if (v > 0 && v < MODEL_MAXITEMS) x->item[v] = 254;
+    }
+    async_queue_init(qq, x->qbuf[q], x->c->qcap[q], sizeof(int));
+    return ASYNC_OK;
+}
+
+static inline intptr_t model_yield_value(int task, int depth, int idx) {
+    return 2000 + 100 * task + 10 * depth + idx;
+}
+
+/* GATHER's tasks: every other slot ever spawned, in slot order. */
+static inline void model_real_gather_tasks(model_fs *s) {
+    int j;
+    s->gn = 0;
+    for (j = 0; j < s->x->c->ntasks; j++)
+        if (j != s->task && s->x->spawns[j]) s->gt[s->gn++] = &s->x->task[j];
+}
+
+/* The child, driven as a generator, has finished (or was never started). */
+static inline int model_child_done(const model_fs *s) {
+    return s->child->frame.pc == ASYNC__PC_DONE;
+}
+
 static inline void model_real_plain(model_fs *s) {
     model_ctx *x = s->x;
     int a = s->op->a, rc = ASYNC_OK, v = 0;
     switch (s->op->kind) {
+    case MODEL_RECYCLE: rc = model_real_recycle(x, a); break;
     case MODEL_SPAWN: rc = model_real_spawn(x, a); break;
     case MODEL_CANCEL: rc = x->spawns[a] ? async_cancel(&x->task[a]) : MODEL_SKIP; break;
     case MODEL_TRYPUT:
@@ -653,7 +748,55 @@ static inline void model_real_post_wait(model_fs *s, int st) {
                 }                                                             \
                 model_real_post_wait((s), ASYNC_STATUS());                    \
             }                                                                 \
+        } else if ((s)->op->kind == MODEL_GATHER) {                           \
+            model_real_gather_tasks(s);                                       \
+            if ((s)->op->tmo) {                                               \
+                ASYNC_WITH_TIMEOUT(&(s)->wtmo[(s)->sec],                      \
+                                   (double)((s)->op->tmo - 1),                \
+                                   ASYNC_GATHER(&(s)->g, (s)->gt, (s)->gn,    \
+                                                (s)->gres));                  \
+            } else {                                                          \
+                ASYNC_GATHER(&(s)->g, (s)->gt, (s)->gn, (s)->gres);           \
+            }                                                                 \
+            model_real_op((s), ASYNC_STATUS(), (int)ASYNC_RESULT(&(s)->g),    \
+                          (s)->op->tmo                                        \
+                              ? async_timeout_expired(&(s)->wtmo[(s)->sec])   \
+                              : -1,                                           \
+                          (int)(s)->gn);                                      \
+        } else if ((s)->op->kind == MODEL_NEXT) {                             \
+            if (!(s)->child) {                                                \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                if (!(s)->gen) {                                              \
+                    async_gen_init((s)->child);                               \
+                    (s)->gen = 1;                                             \
+                }                                                             \
+                ASYNC_NEXT(model_fn, (s)->child);                             \
+                if (model_child_done(s)) (s)->gen = 0;                        \
+                model_real_op((s), ASYNC_STATUS(),                            \
+                              ASYNC_STATUS() == ASYNC_OK                      \
+                                  ? (int)ASYNC_RESULT((s)->child) : 0,        \
+                              -1, 0);                                         \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_GCLOSE) {                           \
+            if (!(s)->child || !(s)->gen || model_child_done(s)) {            \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                ASYNC_GEN_CLOSE(model_fn, (s)->child);                        \
+                (s)->gen = 0;                                                 \
+                model_real_op((s), ASYNC_STATUS(), 0, -1, 0);                 \
+            }                                                                 \
+        } else if ((s)->op->kind == MODEL_YIELDV) {                           \
+            ASYNC_YIELD_VALUE(model_yield_value((s)->task, (s)->depth,        \
+                                                (s)->idx));                   \
+            model_real_op((s), ASYNC_STATUS(), 0, -1, 0);                     \
+        } else if (((s)->op->kind == MODEL_CALL ||                            \
+                    (s)->op->kind == MODEL_WAITFOR) &&                        \
+                   (s)->child && (s)->gen && !model_child_done(s)) {          \
+            /* the child is a generator suspended at a yield: not reused */   \
+            model_real_op((s), MODEL_SKIP, 0, -1, 0);                         \
         } else if ((s)->op->kind == MODEL_CALL) {                             \
+            (s)->gen = 0;                                                     \
             if (!(s)->child) {                                                \
                 model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
             } else {                                                          \
@@ -666,6 +809,7 @@ static inline void model_real_post_wait(model_fs *s, int st) {
                               (int)ASYNC_RESULT((s)->child), -1, 0);          \
             }                                                                 \
         } else if ((s)->op->kind == MODEL_WAITFOR) {                          \
+            (s)->gen = 0;                                                     \
             if (!(s)->child) {                                                \
                 model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
             } else {                                                          \
@@ -713,6 +857,7 @@ static int model_fn(async_task *task, void *arg) {
     if (s->depth == 0) model_on_resume(s->x, s->task);
     ASYNC_BEGIN(task, s);
     s->armed[0] = s->armed[1] = 0;
+    s->gen = 0;
     s->sec = 0;
     for (s->idx = 0; s->idx < s->x->c->nops[s->task][s->depth][0]; s->idx++) {
         s->op = model_op_at(s->x->c, s->task, s->depth, 0, s->idx);
@@ -827,7 +972,8 @@ static inline int model_m_intr(model_ctx *x, int k, int d) {
     if (t->cancel && t->shield == 0) return MODEL_UNWIND;
     for (i = 0; i < t->nscopes; i++) {
         model_m_scope *sc = &x->m.sc[t->scopes[i]];
-        if (sc->state == MODEL_SC_FIRED && sc->level == t->shield) outer = t->scopes[i];
+        if (sc->state == MODEL_SC_FIRED && !sc->paused && sc->level == t->shield)
+            outer = t->scopes[i];
     }
     if (outer < 0) return ASYNC_OK;
     return model_scope_depth(outer) == d ? ASYNC_ETIMEDOUT : MODEL_UNWIND;
@@ -864,6 +1010,7 @@ static inline void model_m_arm(model_ctx *x, int k, int d, int slot, uint64_t de
     sc->level = t->shield;
     sc->state = MODEL_SC_HEAP;
     sc->expired = 0;
+    sc->paused = 0;
     sc->deadline = deadline;
     memmove(&t->scopes[1], &t->scopes[0], (size_t)t->nscopes * sizeof t->scopes[0]);
     t->scopes[0] = id;
@@ -886,7 +1033,45 @@ static inline void model_m_disarm(model_ctx *x, int k, int id) {
 static inline void model_m_fire(model_ctx *x, int id) {
     x->m.sc[id].state = MODEL_SC_FIRED;
     x->m.sc[id].expired = 1;
-    model_m_interrupt(x, model_scope_task(id));
+    if (!x->m.sc[id].paused) model_m_interrupt(x, model_scope_task(id));
+}
+
+/* Disarm every timeout frame d of task k armed (a generator's sit among its
+ * consumer's); d < 0: all of them. */
+static inline void model_m_disarm_depth(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    int i = 0;
+    while (i < t->nscopes)
+        if (d < 0 || model_scope_depth(t->scopes[i]) == d)
+            model_m_disarm(x, k, t->scopes[i]);
+        else
+            i++;
+}
+
+/* A generator (frame d) hands out a value: until it runs again, its
+ * timeouts cover nothing and a finally section it is in shields nothing;
+ * their shield levels are kept relative to where it runs. */
+static inline void model_m_gen_leave(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    int i, base;
+    if (t->fr[d].fin && x->o.model_bug != MODEL_BUG_GEN_SHIELD) t->shield--;
+    base = t->shield;
+    if (x->o.model_bug == MODEL_BUG_GEN_SCOPE) return;
+    for (i = 0; i < t->nscopes; i++)
+        if (model_scope_depth(t->scopes[i]) == d) {
+            x->m.sc[t->scopes[i]].paused = 1;
+            x->m.sc[t->scopes[i]].level -= base;
+        }
+}
+static inline void model_m_gen_enter(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    int i, base = t->shield;
+    for (i = 0; i < t->nscopes; i++)
+        if (model_scope_depth(t->scopes[i]) == d && x->m.sc[t->scopes[i]].paused) {
+            x->m.sc[t->scopes[i]].paused = 0;
+            x->m.sc[t->scopes[i]].level += base;
+        }
+    if (t->fr[d].fin && x->o.model_bug != MODEL_BUG_GEN_SHIELD) t->shield++;
 }
 
 static inline void model_m_frame_reset(model_m_frame *f) { memset(f, 0, sizeof *f); }
@@ -903,9 +1088,14 @@ static inline void model_m_spawn(model_ctx *x, int k) {
 }
 
 static inline void model_m_finish(model_ctx *x, int k) {
+    model_m_list *l = &x->m.lists[MODEL_LTASK(k)];
+    int i;
+    model_m_disarm_depth(x, k, -1); /* a generator abandoned at a yield */
     x->m.t[k].where = MODEL_W_DONE;
     x->m.t[k].live = 0;
     x->m.ntasks--;
+    /* each waiter learns this run's outcome with its wake-up */
+    for (i = 0; i < l->n; i++) x->m.t[l->id[i]].peer_cancelled = x->m.t[k].cancel;
     model_m_wake_all(x, MODEL_LTASK(k), 1);
 }
 
@@ -1024,6 +1214,11 @@ static inline int model_m_wait_resume(model_ctx *x, int k, int d, const model_op
         }
         return ASYNC_OK;
     case MODEL_AWAIT:
+        /* woken by the awaited task's finish: that run's outcome, even if
+         * the slot has been spawned again since */
+        g = model_m_take_grant(x, k);
+        if (g && r == ASYNC_OK && x->o.model_bug != MODEL_BUG_REWAIT)
+            return t->peer_cancelled ? ASYNC_ECANCELED : ASYNC_OK;
         if (r != ASYNC_OK) return r;
         if (!x->m.t[a].live) return model_m_outcome(x, a);
         model_m_park(x, k, MODEL_LTASK(a));
@@ -1135,6 +1330,14 @@ static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op)
         }
         break;
     case MODEL_ECLEAR: m->eset[a] = 0; break;
+    case MODEL_RECYCLE:
+        if (m->lists[MODEL_LGET(a)].n || m->lists[MODEL_LPUT(a)].n ||
+            (x->o.model_bug != MODEL_BUG_RECYCLE && (m->qheld_items[a] || m->qheld_slots[a]))) {
+            rc = MODEL_MISUSE;
+        } else {
+            m->qn[a] = m->qheld_items[a] = m->qheld_slots[a] = m->qclosed[a] = 0;
+        }
+        break;
     case MODEL_SREL: model_m_sem_release(x, a); break;
     case MODEL_STRY:
         if (m->semv[a] > 0 && !m->lists[MODEL_LSEM(a)].n) m->semv[a]--;
@@ -1145,7 +1348,50 @@ static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op)
     model_m_op(x, k, d, rc, v, -1, 0);
 }
 
-enum { MODEL_X_NEXT = 0, MODEL_X_SUSPEND, MODEL_X_EXIT };
+enum { MODEL_X_NEXT = 0, MODEL_X_SUSPEND, MODEL_X_EXIT, MODEL_X_YIELD };
+enum { MODEL_F_SUSPENDED = 0, MODEL_F_FINISHED, MODEL_F_YIELDED };
+
+/* async_gather_fn as the model sees it: await each task in turn; when
+ * interrupted (or done), cancel those from the current one on and await
+ * each of them in the shielded finally; then count the cancelled. */
+static inline int model_m_run_gather(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    model_m_gather *g = &t->ga;
+    model_op aw;
+    int st;
+    memset(&aw, 0, sizeof aw);
+    aw.kind = MODEL_AWAIT;
+    for (;;) {
+        if (g->i >= g->n && !g->fin) st = ASYNC_OK; /* the body is done */
+        else if (g->i >= g->n) {
+            int j;
+            for (j = 0, g->cancelled = 0; j < g->n; j++)
+                g->cancelled += model_m_state(x, g->ids[j]) == ASYNC_CANCELLED;
+            t->shield--; /* its frame ends; it armed no timeout */
+            return MODEL_F_FINISHED;
+        } else {
+            aw.a = (uint8_t)g->ids[g->i];
+            st = g->phase ? model_m_wait_resume(x, k, d, &aw) : model_m_wait_start(x, k, d, &aw);
+            if (st == MODEL_AGAIN) {
+                g->phase = 1;
+                return MODEL_F_SUSPENDED;
+            }
+            g->phase = 0;
+            if (st != MODEL_UNWIND) {
+                g->i++;
+                continue;
+            }
+        }
+        /* into the finally section: normally, or unwinding */
+        if (!g->fin) {
+            int j;
+            g->fin = 1;
+            t->shield++;
+            for (j = g->i; j < g->n; j++) model_m_cancel(x, g->ids[j]);
+            if (x->o.model_bug == MODEL_BUG_GATHER_EARLY) g->i = g->n;
+        }
+    }
+}
 
 static inline int model_m_run_frame(model_ctx *x, int k, int d);
 
@@ -1188,9 +1434,103 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
         else model_m_op(x, k, d, st, 0, expired, 0);
         return MODEL_X_NEXT;
     }
-    if (op->kind == MODEL_CALL || op->kind == MODEL_WAITFOR) {
+    if (op->kind == MODEL_YIELDV) {
+        if (F->phase == 0) {
+            F->result = model_yield_value(k, d, F->idx);
+            model_m_gen_leave(x, k, d);
+            F->phase = 3;
+            if (d > 0) return MODEL_X_YIELD;
+            model_m_push_ready(x, k); /* a task frame: the loop takes it back */
+            return MODEL_X_SUSPEND;
+        }
+        model_m_gen_enter(x, k, d);
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        model_m_op(x, k, d, st, 0, -1, 0);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_GATHER) {
         int id = model_scope_id(k, d, 2 + F->sec);
         if (F->phase == 0) {
+            int j;
+            memset(&t->ga, 0, sizeof t->ga);
+            for (j = 0; j < x->c->ntasks; j++)
+                if (j != k && x->m.t[j].ever) t->ga.ids[t->ga.n++] = j;
+            if (op->tmo)
+                model_m_arm(x, k, d, 2 + F->sec,
+                            x->m.now + (uint64_t)(op->tmo - 1) * MODEL_SECOND);
+            F->phase = 2;
+        }
+        if (model_m_run_gather(x, k, d + 1) == MODEL_F_SUSPENDED) return MODEL_X_SUSPEND;
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        expired = -1;
+        if (op->tmo) {
+            model_m_disarm(x, k, id);
+            expired = x->m.sc[id].expired;
+        }
+        model_m_op(x, k, d, st, t->ga.cancelled, expired, t->ga.n);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_NEXT) {
+        model_m_frame *C = &t->fr[d + 1 < MODEL_DEPTH ? d + 1 : d];
+        int r;
+        if (F->phase == 0) {
+            if (d + 1 >= MODEL_DEPTH) {
+                model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+                return MODEL_X_NEXT;
+            }
+            if (!F->gen) {
+                model_m_frame_reset(C);
+                F->gen = 1;
+            }
+            F->phase = 2;
+        }
+        r = C->done ? MODEL_F_FINISHED : model_m_run_frame(x, k, d + 1);
+        if (r == MODEL_F_SUSPENDED) return MODEL_X_SUSPEND;
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT; /* gen stays set, as in async.h */
+        if (C->done) F->gen = 0;
+        if (st == ASYNC_OK && r == MODEL_F_FINISHED) st = ASYNC_EXHAUSTED;
+        model_m_op(x, k, d, st, st == ASYNC_OK ? (int)C->result : 0, -1, 0);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_GCLOSE) {
+        model_m_frame *C = &t->fr[d + 1 < MODEL_DEPTH ? d + 1 : d];
+        int r;
+        if (F->phase == 0) {
+            if (d + 1 >= MODEL_DEPTH || !F->gen || C->done) {
+                model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
+                return MODEL_X_NEXT;
+            }
+            if (!C->fin) { /* at a yield in its body: it goes to its finally */
+                model_m_gen_enter(x, k, d + 1);
+                C->fin = 1;
+                t->shield++;
+                C->sec = 1;
+                C->idx = 0;
+                C->phase = 0;
+                model_push(x, 0, MODEL_EV_FIN, k, d + 1, 1, 0, 0, t->cancel, (int)C->result, 0, 0);
+            }
+            F->phase = 2;
+        }
+        do r = model_m_run_frame(x, k, d + 1); /* values it yields are dropped */
+        while (r == MODEL_F_YIELDED);
+        if (r == MODEL_F_SUSPENDED) return MODEL_X_SUSPEND;
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        F->gen = 0;
+        model_m_op(x, k, d, st, 0, -1, 0);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_CALL || op->kind == MODEL_WAITFOR) {
+        int id = model_scope_id(k, d, 2 + F->sec), r;
+        if (F->phase == 0) {
+            if (d + 1 < MODEL_DEPTH && F->gen && !t->fr[d + 1].done) {
+                model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0); /* a suspended generator */
+                return MODEL_X_NEXT;
+            }
+            F->gen = 0;
             if (d + 1 >= MODEL_DEPTH) {
                 model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
                 return MODEL_X_NEXT;
@@ -1201,7 +1541,9 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
             if (op->kind == MODEL_CALL && op->a) t->shield++;
             F->phase = 2;
         }
-        if (!model_m_run_frame(x, k, d + 1)) return MODEL_X_SUSPEND;
+        do r = model_m_run_frame(x, k, d + 1); /* values it yields are dropped */
+        while (r == MODEL_F_YIELDED);
+        if (r == MODEL_F_SUSPENDED) return MODEL_X_SUSPEND;
         if (op->kind == MODEL_CALL && op->a) t->shield--;
         st = model_m_intr(x, k, d);
         if (st == MODEL_UNWIND) return MODEL_X_EXIT;
@@ -1249,10 +1591,12 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
 static inline void model_m_frame_done(model_ctx *x, int k, int d) {
     model_m_task *t = &x->m.t[k];
     t->shield--;
-    while (t->nscopes && model_scope_depth(t->scopes[0]) == d) model_m_disarm(x, k, t->scopes[0]);
+    t->fr[d].done = 1;
+    model_m_disarm_depth(x, k, d);
 }
 
-/* Run frame d of task k until it suspends (0) or finishes (1). */
+/* Run frame d of task k until it suspends, finishes or yields a value
+ * (MODEL_F_*). */
 static inline int model_m_run_frame(model_ctx *x, int k, int d) {
     model_m_task *t = &x->m.t[k];
     model_m_frame *F = &t->fr[d];
@@ -1265,11 +1609,12 @@ static inline int model_m_run_frame(model_ctx *x, int k, int d) {
             } else {
                 model_push(x, 0, MODEL_EV_END, k, d, 1, 0, 0, t->cancel, (int)F->result, 0, 0);
                 model_m_frame_done(x, k, d);
-                return 1;
+                return MODEL_F_FINISHED;
             }
         } else {
             int r = model_m_exec(x, k, d);
-            if (r == MODEL_X_SUSPEND) return 0;
+            if (r == MODEL_X_SUSPEND) return MODEL_F_SUSPENDED;
+            if (r == MODEL_X_YIELD) return MODEL_F_YIELDED;
             if (r == MODEL_X_EXIT) leave = 1;
             else {
                 F->idx++;
@@ -1279,7 +1624,7 @@ static inline int model_m_run_frame(model_ctx *x, int k, int d) {
         if (leave) {
             if (F->fin) { /* left the finally section early */
                 model_m_frame_done(x, k, d);
-                return 1;
+                return MODEL_F_FINISHED;
             }
             F->fin = 1;
             t->shield++;
@@ -1315,7 +1660,7 @@ static inline int model_m_step(model_ctx *x) {
         memmove(&m->ready[0], &m->ready[1], (size_t)(m->nready - 1) * sizeof m->ready[0]);
         m->nready--;
         model_push(x, 0, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
-        if (model_m_run_frame(x, k, 0)) model_m_finish(x, k);
+        if (model_m_run_frame(x, k, 0) == MODEL_F_FINISHED) model_m_finish(x, k);
     }
     return MODEL_RAN;
 }

@@ -902,8 +902,8 @@ Test(memory, the_documented_sizes_hold_on_64_bit) {
     cr_assert_eq(sizeof(async_timeout), 72);
     cr_assert_eq(sizeof(async_waiter), 64);
 #ifdef ASYNC_NO_IO
-    cr_assert_eq(sizeof(async_loop), 96);
+    cr_assert_eq(sizeof(async_loop), 104);
 #else
-    cr_assert_eq(sizeof(async_loop), 160);
+    cr_assert_eq(sizeof(async_loop), 184);
 #endif
 }

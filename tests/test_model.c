@@ -82,6 +82,26 @@ Test(model, a_model_that_lets_a_newcomer_barge_on_a_queue_is_caught) {
     cr_assert_gt(model_planted(MODEL_BUG_BARGE, -1, 2000), 0);
 }
 
+Test(model, a_model_that_rewaits_after_a_finish_wakeup_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_REWAIT, -1, 20000), 0);
+}
+
+Test(model, a_model_whose_generator_timeouts_stay_live_across_yields_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_GEN_SCOPE, -1, 20000), 0);
+}
+
+Test(model, a_model_that_keeps_a_shield_across_a_cleanup_yield_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_GEN_SHIELD, -1, 20000), 0);
+}
+
+Test(model, a_model_that_destroys_a_queue_with_an_item_handed_over_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_RECYCLE, -1, 20000), 0);
+}
+
+Test(model, a_model_whose_interrupted_gather_returns_early_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_GATHER_EARLY, -1, 20000), 0);
+}
+
 Test(model, a_corrupted_trace_event_is_caught) {
     int ev;
     for (ev = 0; ev < 4; ev++)
