@@ -46,6 +46,12 @@ help:
 	@echo "make lint       cppcheck + clang-tidy (checks in tests/clang-tidy.yaml); any finding fails"
 	@echo "make portability  gcc/clang C99-C2x, g++/clang++ C++11/20, -m32, Cortex-M0, tcc (installs its tools)"
 	@echo "make install    install async.h and async.pc under \$$(DESTDIR)\$$(PREFIX)"
+	@echo "make curl-test  libcurl adapter + areq/areq_sync tests against local servers (in make test)"
+	@echo "make curl-check the same under ASan+UBSan and valgrind (in make check)"
+	@echo "make crawl-demo areq vs areq_sync on a local site of slow pages (hyperfine)"
+	@echo "make arm64      the suite for aarch64 under qemu-aarch64, 3 backends (installs its tools)"
+	@echo "make wasm       examples, model test and a host-driven loop under emscripten + node"
+	@echo "make mcu        bare-metal Cortex-M3 tasks under qemu-system-arm, with flash/RAM figures"
 
 $(BUILD) $(BUILD)/tests:
 	@mkdir -p $@

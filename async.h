@@ -109,7 +109,7 @@
  *                           ASYNC_NO_INTROSPECTION).  A sleeping task needs
  *                           nothing more: its timer node is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 184 bytes (104 without I/O).  Nothing is allocated.
+ *   sizeof(async_loop)    = 192 bytes (112 without I/O).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -294,7 +294,8 @@ struct async_loop {
     size_t nheap;             /* timers in the heap */
     size_t ntasks;            /* spawned and not yet finished */
     async_task *current;      /* task being run, NULL between tasks */
-    uint64_t now;             /* virtual time, or the last clock reading */
+    uint64_t now;             /* loop time: virtual, or the clock less epoch */
+    uint64_t epoch;           /* the OS clock at init: loop time starts at 0 */
     async_clock_fn clock;
     async_idle_fn idle;
     void *ctx;
@@ -364,6 +365,10 @@ enum {
 /* Task states as reported by async_task_state (asyncio's Task states). */
 enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
 
+/* Shields in force at once in one task (finally sections being run plus
+ * shielded awaits in progress); one more is an assertion. */
+#define ASYNC_SHIELD_MAX 255
+
 /* async_loop_init flags */
 #define ASYNC_VIRTUAL 1u /* time jumps to the next deadline instead of passing */
 #define ASYNC_PRECISE 2u /* real time: wake early, spin to each deadline */
@@ -410,10 +415,16 @@ static inline int async_run_until(async_loop *loop, async_task *task);
  * Returns an error code as async_run does. */
 static inline int async_main(async_fn fn, void *state, unsigned flags);
 
-/* async_now(loop): the loop's clock in nanoseconds (virtual or real).
- * async_time(loop): the same in seconds, like asyncio's loop.time(). */
+/* async_now(loop): loop time in nanoseconds.  It starts at 0 when the loop
+ * is initialised, in real time as on a virtual loop, so a program prints
+ * the same times in both modes (with async_loop_set_clock it is your
+ * clock's reading).  async_time(loop): the same in seconds, like asyncio's
+ * loop.time().  async_clock_ns(loop): the clock itself, unshifted
+ * (CLOCK_MONOTONIC, your clock, or virtual time), e.g. to compare with
+ * timestamps from elsewhere in the process. */
 static inline uint64_t async_now(async_loop *loop);
 static inline double async_time(async_loop *loop);
+static inline uint64_t async_clock_ns(async_loop *loop);
 
 /* async_loop_pending(loop): how many spawned tasks are not done yet. */
 static inline size_t async_loop_pending(const async_loop *loop);
@@ -421,7 +432,9 @@ static inline size_t async_loop_pending(const async_loop *loop);
 /* async_cancel(task): asyncio's Task.cancel.  The task resumes at the point
  * where it is suspended (a sleep or a wait is cut short), unwinds through
  * every ASYNC_FINALLY of its coroutine chain, and ends in state
- * ASYNC_CANCELLED; tasks awaiting it are woken.  A task cancelling itself
+ * ASYNC_CANCELLED; tasks awaiting it are woken.  A task cancelled before
+ * its first step runs no line of its body (as in asyncio): it ends
+ * cancelled at its turn, and no cleanup runs since it entered none.  A task cancelling itself
  * unwinds at its next suspension point.  Code in an ASYNC_FINALLY section,
  * and a child awaited with ASYNC_AWAIT_SHIELDED, is not interrupted (a wait
  * there keeps its place in line): the unwinding waits until it is done.
@@ -1303,7 +1316,6 @@ enum {
 /* Timeout flags. */
 #define ASYNC__TM_PAUSED 0x01u /* its generator is suspended at a yield */
 #define ASYNC__LIVE 0xA5u
-#define ASYNC_SHIELD_MAX 255 /* shields in force at once in one task */
 #define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
 
@@ -1342,7 +1354,7 @@ enum {
         goto *(void *)async__f->pc;
 #define ASYNC__SET_PC(id)                                                     \
     (async__f->pc = (intptr_t) __extension__ && ASYNC__CAT(async__L, id))
-#define ASYNC__CHECK_OWN_PC() (void)async__begin_line
+#define ASYNC__CHECK_OWN_PC() ((void)async__begin_line)
 #define ASYNC__LABEL(id) ASYNC__CAT(async__L, id):
 #define ASYNC__LABEL_FT(id) ASYNC__CAT(async__L, id):
 /* Computed goto is a GNU extension: silence -Wpedantic for the body only
@@ -1361,8 +1373,11 @@ enum {
 /* A real resume point (pc > 0) that lands on `default` is a case of some
  * other switch: a suspension inside a switch statement of the user's. */
 #define ASYNC__CHECK_OWN_PC()                                                 \
-    if (async__f->pc > 0)                                                     \
-    async__foreign_resume(async__t, __func__, __FILE__, async__begin_line)
+    do {                                                                      \
+        if (async__f->pc > 0)                                                 \
+            async__foreign_resume(async__t, __func__, __FILE__,               \
+                                  async__begin_line);                         \
+    } while (0)
 #define ASYNC__RESUME_CASE
 #define ASYNC__SET_PC(id) (async__f->pc = (id) + 1)
 #define ASYNC__LABEL(id) case (id) + 1:
@@ -1777,6 +1792,7 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->ntasks = 0;
     loop->current = NULL;
     loop->now = 0;
+    loop->epoch = 0;
     loop->seq = 0;
     loop->ctx = NULL;
 #ifndef ASYNC_NO_INTROSPECTION
@@ -1795,6 +1811,9 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->idle = async__os_idle;
 #endif
     loop->flags = flags & (ASYNC_VIRTUAL | ASYNC_PRECISE);
+#ifndef ASYNC_NO_OS
+    if (!(loop->flags & ASYNC_VIRTUAL)) loop->epoch = async__os_clock(NULL);
+#endif
 #ifdef ASYNC__IO
     async__io_init(loop);
 #endif
@@ -1807,12 +1826,18 @@ static inline int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
     loop->clock = clock;
     loop->idle = idle;
     loop->ctx = ctx;
+    loop->epoch = 0; /* your clock, your time base */
     return ASYNC_OK;
 }
 
 static inline uint64_t async_now(async_loop *loop) {
     if (!(loop->flags & ASYNC_VIRTUAL) && loop->clock)
-        loop->now = loop->clock(loop->ctx);
+        loop->now = loop->clock(loop->ctx) - loop->epoch;
+    return loop->now;
+}
+
+static inline uint64_t async_clock_ns(async_loop *loop) {
+    if (!(loop->flags & ASYNC_VIRTUAL) && loop->clock) return loop->clock(loop->ctx);
     return loop->now;
 }
 
@@ -2266,7 +2291,14 @@ static inline void async__run_ready(async_loop *loop) {
                           "the loop met a scheduled task whose storage was "
                           "overwritten, freed or reused before it finished", t);
         loop->current = t; /* its place stays READY: nothing to undo */
-        {
+        if ((t->node.flags & ASYNC__T_CANCEL) && async__frame_of(t->state)->pc == 0) {
+            /* Cancelled before its first step: like asyncio, none of its
+             * body runs (and so no cleanup: it entered none). */
+            async_frame *f = async__frame_of(t->state);
+            f->pc = ASYNC__PC_DONE;
+            f->flags |= ASYNC__F_FIN;
+            r = 1;
+        } else {
             ASYNC__TRACE_BEFORE(loop, t)
             r = t->fn(t, t->state);
             ASYNC__TRACE_AFTER(loop, t, r)
@@ -2316,7 +2348,7 @@ static inline int async__run(async_loop *loop, async_task *until) {
 #ifdef ASYNC__IO
                 if (loop->idle != async__os_idle || async__io_idle(loop, deadline) < 0)
 #endif
-                    loop->idle(loop->ctx, deadline);
+                    loop->idle(loop->ctx, async__add_ns(deadline, (int64_t)loop->epoch));
             }
         }
 #ifdef ASYNC__IO
@@ -3070,6 +3102,22 @@ static inline void async__io_ready(async_io *io, unsigned ready) {
     if (ready & ASYNC_WRITE) async__wake_all(io->loop, &io->writers, 1);
 }
 
+#ifdef ASYNC__EPOLL
+/* Set the timerfd to fire at loop time `deadline`, `early` ns before it
+ * (on the OS clock: loop time plus the epoch).  0, or -1 if it failed. */
+static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64_t early) {
+    struct itimerspec its;
+    uint64_t d = async__add_ns(deadline, (int64_t)loop->epoch);
+    if (d > early) d -= early;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(d / 1000000000u);
+    its.it_value.tv_nsec = (long)(d % 1000000000u);
+    if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return -1;
+    loop->armed = deadline;
+    return 0;
+}
+#endif
+
 /* Wait for I/O until `deadline` (0: just look; UINT64_MAX: no timer).
  * Returns -1 if the loop has no I/O resources (then the caller idles). */
 static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
@@ -3077,18 +3125,9 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
     struct epoll_event ev[64];
     int n, i, calls = 0, timeout = deadline ? -1 : 0;
     if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
-    if (deadline && deadline != UINT64_MAX && deadline != loop->armed) {
-        struct itimerspec its;
-        uint64_t d = deadline;
-        if ((loop->flags & ASYNC_PRECISE) && d > ASYNC_SPIN_NS) d -= ASYNC_SPIN_NS;
-        memset(&its, 0, sizeof its);
-        its.it_value.tv_sec = (time_t)(d / 1000000000u);
-        its.it_value.tv_nsec = (long)(d % 1000000000u);
-        if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-            loop->armed = deadline;
-        else
-            timeout = 1; /* could not arm: wake soon and look again */
-    }
+    if (deadline && deadline != UINT64_MAX && deadline != loop->armed &&
+        async__timerfd_arm(loop, deadline, (loop->flags & ASYNC_PRECISE) ? ASYNC_SPIN_NS : 0) < 0)
+        timeout = 1; /* could not arm: wake soon and look again */
     n = epoll_wait(loop->iofd, ev, 64, timeout);
     for (i = 0; i < n; i++) {
         void *tag = ev[i].data.ptr;
@@ -3651,14 +3690,8 @@ static inline int async_step(async_loop *loop) {
     async__run_ready(loop);
 #ifdef ASYNC__EPOLL
     /* keep the backend fd honest: it turns readable at the next deadline */
-    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed) {
-        struct itimerspec its;
-        memset(&its, 0, sizeof its);
-        its.it_value.tv_sec = (time_t)(loop->heap->deadline / 1000000000u);
-        its.it_value.tv_nsec = (long)(loop->heap->deadline % 1000000000u);
-        if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-            loop->armed = loop->heap->deadline;
-    }
+    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed)
+        async__timerfd_arm(loop, loop->heap->deadline, 0);
 #endif
     loop->flags &= ~ASYNC__L_RUNNING;
     return (int)loop->ntasks;

@@ -137,7 +137,8 @@ enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG
        MODEL_BUG_GEN_SCOPE,  /* a generator's timeouts stay live across its yields */
        MODEL_BUG_GEN_SHIELD, /* a yield from a finally keeps the shield up */
        MODEL_BUG_RECYCLE,    /* a queue with an item handed over may be destroyed */
-       MODEL_BUG_GATHER_EARLY /* an interrupted gather returns before its tasks end */ };
+       MODEL_BUG_GATHER_EARLY, /* an interrupted gather returns before its tasks end */
+       MODEL_BUG_RUN_CANCELLED /* a task cancelled before its first step runs it */ };
 
 /* Op outcomes beside async.h's codes. */
 #define MODEL_SKIP 100  /* op not applicable (e.g. await of a never-spawned task) */
@@ -414,6 +415,7 @@ typedef struct { int n, i, fin, phase, cancelled, ids[MODEL_NT]; } model_m_gathe
 typedef struct {
     int ever, live, cancel, granted, shield, where, list, spawns;
     int peer_cancelled;  /* the awaited task that woke it ended cancelled */
+    int started;         /* this incarnation ran its first step */
     model_m_gather ga;
     uint64_t deadline;
     int scopes[MODEL_DEPTH * 4]; /* armed timeouts, innermost first */
@@ -449,6 +451,8 @@ typedef struct model_ctx {
     async_event ev[MODEL_NE];
     async_semaphore sem[MODEL_NS];
     int spawns[MODEL_NT], finishes[MODEL_NT], counted[MODEL_NT], ends[MODEL_NT];
+    int started[MODEL_NT];   /* the current incarnation ran its first step */
+    int unstarted[MODEL_NT]; /* incarnations that ended before a first step */
     int next_item;
     unsigned char item[MODEL_MAXITEMS]; /* 0: not stored, 1+q: in queue q, 255: got */
     uint64_t last_now;
@@ -602,11 +606,13 @@ static inline int model_real_spawn(model_ctx *x, int k) {
     if (x->spawns[k] >= MODEL_MAXSPAWN) return MODEL_SKIP;
     if (x->spawns[k] && !x->counted[k]) { /* finished and not yet seen by a check */
         x->finishes[k]++;
+        x->unstarted[k] += !x->started[k];
         x->counted[k] = 1;
     }
     rc = async_spawn(&x->loop, &x->task[k], model_fn, &x->fs[k][0]);
     x->spawns[k]++;
     x->counted[k] = 0;
+    x->started[k] = 0;
     return rc;
 }
 
@@ -847,6 +853,7 @@ static inline void model_real_post_wait(model_fs *s, int st) {
     } while (0)
 
 static inline void model_on_resume(model_ctx *x, int k) {
+    x->started[k] = 1;
     model_push(x, 1, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
     model_check_lib(x, k);
 }
@@ -1079,7 +1086,7 @@ static inline void model_m_frame_reset(model_m_frame *f) { memset(f, 0, sizeof *
 static inline void model_m_spawn(model_ctx *x, int k) {
     model_m_task *t = &x->m.t[k];
     t->ever = t->live = 1;
-    t->cancel = t->granted = t->shield = 0;
+    t->cancel = t->granted = t->shield = t->started = 0;
     t->nscopes = 0;
     t->spawns++;
     model_m_frame_reset(&t->fr[0]);
@@ -1659,6 +1666,11 @@ static inline int model_m_step(model_ctx *x) {
         int k = m->ready[0];
         memmove(&m->ready[0], &m->ready[1], (size_t)(m->nready - 1) * sizeof m->ready[0]);
         m->nready--;
+        if (m->t[k].cancel && !m->t[k].started && x->o.model_bug != MODEL_BUG_RUN_CANCELLED) {
+            model_m_finish(x, k); /* cancelled before its first step: runs nothing */
+            continue;
+        }
+        m->t[k].started = 1;
         model_push(x, 0, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
         if (model_m_run_frame(x, k, 0) == MODEL_F_FINISHED) model_m_finish(x, k);
     }
@@ -1873,13 +1885,15 @@ static inline void model_check_lib(model_ctx *x, int current) {
                 if (t->scopes) model_fail(x, "invariant: finished t%d still has armed timeouts", k);
                 if (!x->counted[k]) {
                     x->finishes[k]++;
+                    x->unstarted[k] += !x->started[k];
                     x->counted[k] = 1;
                 }
             }
         }
-        if (x->ends[k] != x->finishes[k])
-            model_fail(x, "invariant: t%d: %d finally ends for %d finished incarnations (%d spawns)",
-                       k, x->ends[k], x->finishes[k], x->spawns[k]);
+        if (x->ends[k] + x->unstarted[k] != x->finishes[k])
+            model_fail(x, "invariant: t%d: %d finally ends and %d cancelled before a first step "
+                          "for %d finished incarnations (%d spawns)",
+                       k, x->ends[k], x->unstarted[k], x->finishes[k], x->spawns[k]);
         if (x->spawns[k] != x->finishes[k] + (t->node.magic == ASYNC__LIVE))
             model_fail(x, "invariant: t%d spawned %d times, finished %d", k, x->spawns[k],
                        x->finishes[k]);
@@ -2111,6 +2125,8 @@ static inline void model_setup(model_ctx *x, const model_case *c, const model_op
     memset(x->finishes, 0, sizeof x->finishes);
     memset(x->counted, 0, sizeof x->counted);
     memset(x->ends, 0, sizeof x->ends);
+    memset(x->started, 0, sizeof x->started);
+    memset(x->unstarted, 0, sizeof x->unstarted);
     memset(x->item, 0, sizeof x->item);
     memset(&x->m, 0, sizeof x->m);
     x->next_item = 0;

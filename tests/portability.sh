@@ -13,7 +13,8 @@
 #     gcc, clang and gcc -m32, both backends; it checks its own results.
 #
 # Installs what it needs from Debian (as root; otherwise prints the command):
-# clang, libcriterion-dev, gcc-multilib, gcc-arm-none-eabi with newlib, tcc.
+# clang, libcriterion-dev, gcc-multilib, gcc-arm-none-eabi with newlib, tcc,
+# libcurl4-openssl-dev (the areq examples).
 # The i386 Criterion runtime is not installed system-wide: adding the i386
 # architecture to dpkg makes every later `apt-get update` fail whenever the
 # mirror's i386 security index is out of step, and Multi-Arch: same needs the
@@ -51,6 +52,7 @@ want "$(gcc -m32 -print-libgcc-file-name 2>/dev/null || echo /nonexistent)" gcc-
 want /usr/bin/arm-none-eabi-gcc gcc-arm-none-eabi
 want /usr/lib/arm-none-eabi/newlib/thumb/v6-m/nofp/nosys.specs libnewlib-arm-none-eabi
 want /usr/bin/tcc tcc
+want /usr/include/x86_64-linux-gnu/curl/curl.h libcurl4-openssl-dev # areq, areq_sync
 if [ ${#missing[@]} -gt 0 ]; then
     pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -144,15 +146,23 @@ suite() {
     runs+=("$name|$env|$out/suite-$name|$ex|$mcc")
 }
 
-# examples NAME COMPILER: the example programs test_examples.c runs
+# examples NAME COMPILER: the example programs test_examples.c runs.  areq
+# and areq_sync link libcurl (tests/curl/ runs them, mk/curl.mk): built with
+# -lcurl here, and skipped with -m32, for want of an i386 libcurl.
 examples() {
-    local name=$1 cc=$2 cmd f
+    local name=$1 cc=$2 cmd f link
     selected "$name" || return 0
     cells+=("$name")
     mkdir -p "$out/$name"
     cmd=""
     for f in examples/*.c; do
-        cmd="$cmd$cc -std=c99 $warn -O2 -I. $f -o $out/$name/$(basename "$f" .c) || rc=1; "
+        link=""
+        case $f in
+        examples/areq*.c)
+            [[ $cc == *-m32* ]] && continue
+            link=" -lcurl" ;;
+        esac
+        cmd="$cmd$cc -std=c99 $warn -O2 -I. $f -o $out/$name/$(basename "$f" .c)$link || rc=1; "
     done
     echo "rc=0; $cmd exit \$rc" > "$out/logs/$name.cmd"
 }

@@ -902,8 +902,8 @@ Test(memory, the_documented_sizes_hold_on_64_bit) {
     cr_assert_eq(sizeof(async_timeout), 72);
     cr_assert_eq(sizeof(async_waiter), 64);
 #ifdef ASYNC_NO_IO
-    cr_assert_eq(sizeof(async_loop), 104);
+    cr_assert_eq(sizeof(async_loop), 112);
 #else
-    cr_assert_eq(sizeof(async_loop), 184);
+    cr_assert_eq(sizeof(async_loop), 192);
 #endif
 }

@@ -255,54 +255,12 @@ Test(examples, cancel_runs_the_cleanup_once) {
                      "1.60  main: worker cancelled (status: cancelled)\n");
 }
 
-/* ---- areq against a local HTTP server ---------------------------------------- */
+/* ---- sockets (areq and areq_sync are tested in tests/curl/: they need libcurl) */
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static const char *page_index =
-    "<html><a href=\"/a.html\">a</a> <a href=\"b.html\">b</a> <a href=\"http://other.example/x\">x</a>"
-    " <a href=\"b.html\">b again</a> <a href=\"../up.html\">up</a> <a href=\"#top\">top</a></html>";
-
-static void *serve_one(void *arg) {
-    int fd = (int)(intptr_t)arg;
-    char req[2048], path[256] = "", out[4096];
-    ssize_t n = recv(fd, req, sizeof req - 1, 0);
-    if (n > 0) {
-        req[n] = 0;
-        sscanf(req, "GET %255s", path);
-    }
-    if (!strcmp(path, "/dir/index.html")) {
-        snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %zu\r\n\r\n%s",
-                 strlen(page_index), page_index);
-    } else if (!strcmp(path, "/slow.html")) {
-        struct timespec ts = {1, 500 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: 26\r\n\r\n<a href=\"/fast.html\">f</a>");
-    } else if (!strcmp(path, "/chunked.html")) {
-        snprintf(out, sizeof out,
-                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "c\r\n<a href=\"/ch\r\n14\r\nunk/one.html\">1</a> \r\n1a\r\n<a href=\"two.html\">2</a>  \r\n0\r\n\r\n");
-    } else {
-        snprintf(out, sizeof out, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
-    }
-    send(fd, out, strlen(out), MSG_NOSIGNAL);
-    close(fd);
-    return NULL;
-}
-
-static void *http_server(void *arg) {
-    int lfd = (int)(intptr_t)arg, fd;
-    pthread_t th;
-    while ((fd = accept(lfd, NULL, NULL)) >= 0) {
-        pthread_create(&th, NULL, serve_one, (void *)(intptr_t)fd); /* one thread a request */
-        pthread_detach(th);
-    }
-    return NULL;
-}
 
 static int listen_loopback(int *port) {
     struct sockaddr_in a;
@@ -316,63 +274,6 @@ static int listen_loopback(int *port) {
     *port = ntohs(a.sin_port);
     return fd;
 }
-
-static int line_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void check_areq(const char *prog) {
-    char urls[] = "/tmp/async-urls-XXXXXX", outp[] = "/tmp/async-out-XXXXXX", args[256];
-    char *lines[64], buf[16384], expect[16][256];
-    int port, dead, lfd = listen_loopback(&port), fd, n = 0, i;
-    FILE *f;
-    pthread_t th;
-    double t0, took;
-    size_t got;
-    close(listen_loopback(&dead)); /* a port with nobody behind it */
-    cr_assert_eq(listen(lfd, 64), 0);
-    pthread_create(&th, NULL, http_server, (void *)(intptr_t)lfd);
-    pthread_detach(th);
-    fd = mkstemp(urls);
-    f = fdopen(fd, "w");
-    fprintf(f, "# test pages\n\nhttp://127.0.0.1:%d/slow.html\nhttp://127.0.0.1:%d/dir/index.html\n"
-               "http://127.0.0.1:%d/missing\nhttp://127.0.0.1:%d/refused\n  https://127.0.0.1:%d/secure  \n"
-               "http://127.0.0.1:%d/chunked.html\n",
-            port, port, port, dead, port, port);
-    fclose(f);
-    close(mkstemp(outp));
-    snprintf(args, sizeof args, "%s %s -t 5 2>/dev/null", urls, outp);
-    t0 = now_s();
-    run_example(prog, args);
-    took = now_s() - t0;
-    f = fopen(outp, "r");
-    cr_assert_not_null(f);
-    got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = 0;
-    fclose(f);
-    remove(urls);
-    remove(outp);
-    for (lines[n] = strtok(buf, "\n"); lines[n] && n < 63; lines[++n] = strtok(NULL, "\n")) {
-    }
-    qsort(lines, (size_t)n, sizeof lines[0], line_cmp);
-#define P "http://127.0.0.1:%d"
-    snprintf(expect[0], 256, P "/chunked.html\t" P "/chunk/one.html", port, port);
-    snprintf(expect[1], 256, P "/chunked.html\t" P "/two.html", port, port);
-    snprintf(expect[2], 256, P "/dir/index.html\t" P "/a.html", port, port);
-    snprintf(expect[3], 256, P "/dir/index.html\t" P "/dir/b.html", port, port);
-    snprintf(expect[4], 256, P "/dir/index.html\t" P "/dir/index.html#top", port, port);
-    snprintf(expect[5], 256, P "/dir/index.html\t" P "/up.html", port, port);
-    snprintf(expect[6], 256, P "/dir/index.html\thttp://other.example/x", port);
-    snprintf(expect[7], 256, P "/slow.html\t" P "/fast.html", port, port);
-#undef P
-    cr_assert_eq(n, 8, "%d lines", n);
-    for (i = 0; i < 8; i++) cr_assert_str_eq(lines[i], expect[i]);
-    if (!strcmp(prog, "areq")) /* the slow page overlaps the others */
-        cr_assert_lt(took, getenv("ASYNC_VALGRIND") ? 6.0 : 2.5, "took %.2f s", took);
-    close(lfd);
-}
-
-Test(areq, fetches_concurrently_and_writes_each_distinct_link, .timeout = 30) { check_areq("areq"); }
-
-Test(areq, the_blocking_version_writes_the_same_lines, .timeout = 30) { check_areq("areq_sync"); }
 
 Test(examples, echo_server_and_client_verify_every_byte, .timeout = 30) {
     char cmd[256], args[64];

@@ -102,6 +102,10 @@ Test(model, a_model_whose_interrupted_gather_returns_early_is_caught) {
     cr_assert_gt(model_planted(MODEL_BUG_GATHER_EARLY, -1, 20000), 0);
 }
 
+Test(model, a_model_that_runs_a_task_cancelled_before_its_first_step_is_caught) {
+    cr_assert_gt(model_planted(MODEL_BUG_RUN_CANCELLED, -1, 20000), 0);
+}
+
 Test(model, a_corrupted_trace_event_is_caught) {
     int ev;
     for (ev = 0; ev < 4; ev++)

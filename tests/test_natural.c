@@ -125,3 +125,87 @@ Test(natural, every_init_works_on_fresh_and_garbage_storage, .timeout = 120) {
     /* under `make check` valgrind follows this run and fails on any
      * read of uninitialised memory */
 }
+
+/* ---- a task cancelled before it ever ran runs nothing ---------------------------- */
+
+typedef struct {
+    async_frame frame;
+    int body_lines, cleanups;
+} eager;
+static int eager_fn(async_task *task, void *arg) {
+    eager *s = (eager *)arg;
+    ASYNC_BEGIN(task, s);
+    s->body_lines++; /* prints, draws random numbers, takes locks... */
+    ASYNC_SLEEP(1.0);
+    s->body_lines++;
+    ASYNC_FINALLY;
+    s->cleanups++;
+    ASYNC_END;
+}
+
+typedef struct {
+    async_frame frame;
+    async_task *victim;
+    int status;
+} watcher;
+static int watcher_fn(async_task *task, void *arg) {
+    watcher *s = (watcher *)arg;
+    ASYNC_BEGIN(task, s);
+    ASYNC_AWAIT_TASK(s->victim);
+    s->status = ASYNC_STATUS();
+    ASYNC_END;
+}
+
+Test(natural, a_task_cancelled_before_its_first_step_runs_no_line) {
+    async_loop loop;
+    static async_task t, w;
+    static eager e;
+    static watcher s;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &w, watcher_fn, &s);
+    async_spawn(&loop, &t, eager_fn, &e);
+    s.victim = &t;
+    cr_assert_eq(async_cancel(&t), 1);
+    cr_assert_eq(async_run(&loop), ASYNC_OK);
+    cr_assert_eq(async_task_state(&t), ASYNC_CANCELLED);
+    cr_assert_eq(e.body_lines, 0, "%d lines of the body ran", e.body_lines);
+    cr_assert_eq(e.cleanups, 0, "its cleanup ran, but it entered no section");
+    cr_assert_eq(s.status, ASYNC_ECANCELED, "the waiter saw %d", s.status);
+    cr_assert_eq(async_now(&loop), 0);
+}
+
+/* ---- loop time starts at 0 in real time as on a virtual loop ------------------- */
+
+typedef struct {
+    async_frame frame;
+    double at[3];
+} stamper;
+static int stamper_fn(async_task *task, void *arg) {
+    stamper *s = (stamper *)arg;
+    ASYNC_BEGIN(task, s);
+    s->at[0] = async_time(ASYNC_LOOP());
+    ASYNC_SLEEP(0.05);
+    s->at[1] = async_time(ASYNC_LOOP());
+    ASYNC_SLEEP(0.05);
+    s->at[2] = async_time(ASYNC_LOOP());
+    ASYNC_END;
+}
+
+Test(natural, loop_time_starts_at_zero_in_both_modes, .timeout = 10) {
+    static const unsigned modes[] = {ASYNC_VIRTUAL, 0};
+    int m, i;
+    for (m = 0; m < 2; m++) {
+        async_loop loop;
+        static async_task t;
+        static stamper s;
+        memset(&t, 0, sizeof t);
+        async_loop_init(&loop, modes[m]);
+        async_spawn(&loop, &t, stamper_fn, &s);
+        cr_assert_eq(async_run(&loop), ASYNC_OK);
+        for (i = 0; i < 3; i++) /* 0, 0.05, 0.1 s, give or take the OS's latency */
+            cr_assert(s.at[i] >= 0.05 * i && s.at[i] < 0.05 * i + 0.04,
+                      "%s loop: stamp %d at %.6f s", m ? "real" : "virtual", i, s.at[i]);
+        cr_assert_geq(async_clock_ns(&loop), async_now(&loop), "the raw clock is unshifted");
+        async_loop_close(&loop);
+    }
+}

@@ -204,50 +204,30 @@ static int awaiter_fn(async_task *task, void *arg) {
     ASYNC_END;
 }
 
-Test(promises_sched, a_second_awaiter_is_not_held_by_a_respawn_of_the_awaited_task) {
-    async_loop loop;
-    test_log log;
-    static async_task target, w[2];
-    static sleeper ts;
-    static async_frame again;
-    static awaiter a[2];
-    int i;
-    virtual_start(&loop, &log);
-    ts.log = &log;
-    ts.id = 1;
-    ts.ns = (int64_t)SEC;
-    async_spawn(&loop, &target, sleeper_fn, &ts);
-    for (i = 0; i < 2; i++) {
-        a[i].target = &target;
-        a[i].target_state = &again;
-        a[i].respawn = i == 0;
-        async_spawn(&loop, &w[i], awaiter_fn, &a[i]);
-    }
-    cr_assert_eq(async_run_until(&loop, &w[1]), ASYNC_OK);
-    cr_assert_eq(a[0].at, SEC);
-    cr_assert_eq(a[1].status, ASYNC_OK);
-    cr_assert_eq(a[1].at, SEC, "the second awaiter woke at %llu ns, not with the first finish",
-                 (unsigned long long)a[1].at);
-    async_cancel(&target);
-    cr_assert_eq(async_run(&loop), ASYNC_OK);
-}
-
-Test(promises_sched, the_outcome_of_the_awaited_run_is_reported_after_a_respawn) {
+/* A target sleeping `ns` (cancelled after `cancel_ns` if that is nonzero),
+ * and two tasks awaiting it; the first to wake spawns the target's storage
+ * again with a task that sleeps 100 s.  Runs until the second awaiter is
+ * done (then cleans up); a[] says how the awaits ended. */
+static void respawn_race(int64_t ns, int64_t cancel_ns, awaiter a[2]) {
     async_loop loop;
     test_log log;
     static async_task target, w[2], k;
     static sleeper ts;
     static async_frame again;
-    static awaiter a[2];
     static canceller c;
     int i;
+    memset(&target, 0, sizeof target);
+    memset(w, 0, sizeof w);
+    memset(&k, 0, sizeof k);
     virtual_start(&loop, &log);
     ts.log = &log;
-    ts.ns = 10 * (int64_t)SEC;
+    ts.ns = ns;
     async_spawn(&loop, &target, sleeper_fn, &ts);
-    c.victim = &target;
-    c.after_ns = (int64_t)SEC;
-    async_spawn(&loop, &k, canceller_fn, &c);
+    if (cancel_ns) {
+        c.victim = &target;
+        c.after_ns = cancel_ns;
+        async_spawn(&loop, &k, canceller_fn, &c);
+    }
     for (i = 0; i < 2; i++) {
         a[i].target = &target;
         a[i].target_state = &again;
@@ -255,10 +235,24 @@ Test(promises_sched, the_outcome_of_the_awaited_run_is_reported_after_a_respawn)
         async_spawn(&loop, &w[i], awaiter_fn, &a[i]);
     }
     cr_assert_eq(async_run_until(&loop, &w[1]), ASYNC_OK);
-    cr_assert_eq(a[0].status, ASYNC_ECANCELED);
-    cr_assert_eq(a[1].status, ASYNC_ECANCELED, "the respawned run's state leaked into the outcome");
     async_cancel(&target);
     cr_assert_eq(async_run(&loop), ASYNC_OK);
+}
+
+Test(promises_sched, a_second_awaiter_is_not_held_by_a_respawn_of_the_awaited_task) {
+    static awaiter a[2];
+    respawn_race((int64_t)SEC, 0, a);
+    cr_assert_eq(a[0].at, SEC);
+    cr_assert_eq(a[1].status, ASYNC_OK);
+    cr_assert_eq(a[1].at, SEC, "the second awaiter woke at %llu ns, not with the first finish",
+                 (unsigned long long)a[1].at);
+}
+
+Test(promises_sched, the_outcome_of_the_awaited_run_is_reported_after_a_respawn) {
+    static awaiter a[2];
+    respawn_race(10 * (int64_t)SEC, (int64_t)SEC, a);
+    cr_assert_eq(a[0].status, ASYNC_ECANCELED);
+    cr_assert_eq(a[1].status, ASYNC_ECANCELED, "the respawned run's state leaked into the outcome");
 }
 
 /* ---- 6: groups and gather return only when every member has finished ------------ */
