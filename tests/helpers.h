@@ -5,8 +5,11 @@
 #ifndef _GNU_SOURCE /* g++ predefines it */
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +78,20 @@ static inline int canceller_fn(async_task *task, void *arg) {
 static inline void virtual_start(async_loop *loop, test_log *log) {
     memset(log, 0, sizeof *log);
     cr_assert_eq(async_loop_init(loop, ASYNC_VIRTUAL), ASYNC_OK);
+}
+
+/* A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1 on a port
+ * the kernel picks; *a gets its address. */
+static inline int bind_loopback(int type, struct sockaddr_in *a) {
+    socklen_t len = sizeof *a;
+    int fd = socket(AF_INET, type, 0);
+    cr_assert_geq(fd, 0);
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
+    return fd;
 }
 
 /* Deterministic pseudo-random numbers for randomized tests. */

@@ -264,13 +264,7 @@ Test(examples, cancel_runs_the_cleanup_once) {
 
 static int listen_loopback(int *port) {
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    int fd = bind_loopback(SOCK_STREAM, &a);
     *port = ntohs(a.sin_port);
     return fd;
 }

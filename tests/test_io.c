@@ -376,16 +376,7 @@ Test(sockets, echo_over_ipv6_loopback, .timeout = 60) {
 }
 
 /* A port nobody listens on: bind, learn the port, close. */
-static int free_port(struct sockaddr_in *a) {
-    socklen_t len = sizeof *a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
-    return fd;
-}
+static int free_port(struct sockaddr_in *a) { return bind_loopback(SOCK_STREAM, a); }
 
 typedef struct {
     async_frame frame;

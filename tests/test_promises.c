@@ -112,14 +112,8 @@ Test(promises, connect_to_a_listener_that_never_answers_times_out, .timeout = 10
     static async_task t;
     static connector c;
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int ls = socket(AF_INET, SOCK_STREAM, 0), filler[3], i;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    int ls = bind_loopback(SOCK_STREAM, &a), filler[3], i;
     cr_assert_eq(listen(ls, 0), 0); /* accepts nothing: the queue fills at once */
-    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &len), 0);
     for (i = 0; i < 3; i++) { /* fill the accept queue */
         filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(filler[i], (struct sockaddr *)&a, sizeof a);
@@ -183,13 +177,7 @@ Test(promises, io_wait_after_the_users_own_recvfrom_waits_for_new_data, .timeout
     static udp_reader r;
     static udp_sender w;
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int rx = socket(AF_INET, SOCK_DGRAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(rx, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(rx, (struct sockaddr *)&a, &len), 0);
+    int rx = bind_loopback(SOCK_DGRAM, &a);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, rx), ASYNC_OK);
     r.io = &io;
