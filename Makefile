@@ -157,7 +157,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/async.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/async.pc
 
 $(BUILD)/async.pc: async.h | $(BUILD)
-	@v=$$(sed -n 's/^#define ASYNC_VERSION "\(.*\)"/\1/p' async.h); \
+	@v=$$(for p in MAJOR MINOR PATCH; do sed -n "s/^#define ASYNC_VERSION_$$p \([0-9]*\)$$/\1/p" async.h; done | paste -sd.); \
 	printf 'prefix=%s\nincludedir=$${prefix}/include\n\nName: async\nDescription: stackless coroutines and an asyncio-style event loop for C (header only)\nVersion: %s\nCflags: -I$${includedir}\n' \
 	  "$(PREFIX)" "$$v" > $@
 

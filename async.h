@@ -1,4 +1,5 @@
-/* async.h v0.4.0 - stackless coroutines and an asyncio-style event loop for C.
+/* async.h - stackless coroutines and an asyncio-style event loop for C.
+ * Version: ASYNC_VERSION_MAJOR / _MINOR / _PATCH below (the one place to bump).
  *
  * One header, no dependencies beyond the C library, no allocation, no globals.
  * MIT licence: see the end of this file.
@@ -55,9 +56,10 @@
  *                       sockets or threads).
  *   ASYNC_POLL          use poll() instead of epoll on Linux.
  *   ASYNC_POLL_MAX      poll backend: fds watched at once (default 1024).
- *   ASYNC_NO_INTROSPECTION  drop task names, source locations and the task
- *                       list behind async_dump (saves 32 bytes per task and
- *                       a store per suspension).  Same setting in every file.
+ *   ASYNC_NO_INTROSPECTION  drop task names and source locations (saves
+ *                       16 bytes per task and a store per suspension;
+ *                       async_dump still lists the tasks).  Same setting in
+ *                       every file.
  *   ASYNC_TRACE         compile in async_trace_start: Chrome trace-event JSON
  *                       of every task slice (hosted builds only).
  *   ASYNC_SHIELD_MAX    (fixed, 255) shields in force at once in one task:
@@ -66,6 +68,21 @@
  *   ASYNC_SPIN_NS       loops made with ASYNC_PRECISE wake this many ns
  *                       before a deadline and spin the rest (default
  *                       100000): near-zero oversleep for that much CPU.
+ *   ASYNC_BUDGET        awaits one task may complete without suspending
+ *                       in one step before the next await yields to the
+ *                       loop first (default 128; 0 turns it off).  Keeps a
+ *                       task whose data is always ready from starving the
+ *                       others, like tokio's cooperative budget.
+ *   ASYNC_ACCEPT_BACKOFF_MS  first pause of ASYNC_SOCK_ACCEPT when the
+ *                       process is out of file descriptors or memory
+ *                       (default 10; doubles up to 1000 ms per pause).
+ *   ASYNC_SYSCALL(name) how the I/O layer calls the OS: by default the call
+ *                       itself (read, write, send, accept, socket, connect,
+ *                       close, fcntl, poll, epoll_*, eventfd, timerfd_*,
+ *                       pipe, fstat, getsockopt, setsockopt, bind, listen,
+ *                       pthread_create).  Define it, e.g. as fault_##name,
+ *                       to put your own layer in between: the fault-
+ *                       injection tests (tests/faults/) do.
  *
  * ---------------------------------------------------------------------------
  * RULES OF STACKLESS COROUTINES (read these once; they are the whole trap list)
@@ -103,13 +120,15 @@
  *   sizeof(async_task)    = 112 bytes: links shared by the ready queue, the
  *                           timer heap and wait lists (24), deadline 8,
  *                           sequence and state 8, coroutine and state 16,
- *                           loop 8, waiters 8, armed timeouts 8, and for
- *                           async_dump a name, a source site and the loop's
- *                           task-list links (32; 80 bytes in all with
- *                           ASYNC_NO_INTROSPECTION).  A sleeping task needs
- *                           nothing more: its timer node is inside.
+ *                           loop 8, waiters 8, armed timeouts 8, the
+ *                           loop's task-list links 16 (shutdown and
+ *                           deadlock clean-up find every task with them),
+ *                           and for async_dump a name and a source site (16;
+ *                           96 bytes in all with ASYNC_NO_INTROSPECTION).  A
+ *                           sleeping task needs nothing more: its timer node
+ *                           is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 192 bytes (112 without I/O).  Nothing is allocated.
+ *   sizeof(async_loop)    = 208 bytes (128 without I/O).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -132,8 +151,13 @@
  *            ASYNC_COLLECT, ASYNC_AS_COMPLETED (as_completed as a generator)
  *   Sync:    async_queue (ASYNC_QUEUE_PUT/GET/JOIN), async_event
  *            (ASYNC_EVENT_WAIT), async_semaphore (ASYNC_SEM_ACQUIRE),
- *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT);
- *            *_destroy for the first four
+ *            async_lock (ASYNC_LOCK_ACQUIRE), async_group (ASYNC_GROUP_WAIT),
+ *            async_condition (ASYNC_COND_WAIT, _FOR), async_barrier
+ *            (ASYNC_BARRIER_WAIT), async_future (ASYNC_FUTURE_AWAIT,
+ *            done callbacks), ASYNC_WAIT_TASKS; *_destroy for each object
+ *   Callbacks: async_call_soon, async_call_later, async_call_at,
+ *            async_handle_cancel
+ *   Loop control: async_loop_shutdown, ASYNC_COOPERATE, ASYNC_FOR_EACH
  *   I/O:     async_io_open/close, ASYNC_IO_WAIT, async_io_read/write,
  *            async_tcp_socket/listen, ASYNC_SOCK_CONNECT/ACCEPT/RECV/
  *            RECV_EXACTLY/SENDALL, async_pool_start/stop, ASYNC_TO_THREAD,
@@ -144,10 +168,17 @@
 #ifndef ASYNC_H
 #define ASYNC_H
 
+/* The version: bump these three, nothing else.  ASYNC_VERSION_NUM is
+ * major * 10000 + minor * 100 + patch (for #if), ASYNC_VERSION the string. */
 #define ASYNC_VERSION_MAJOR 0
-#define ASYNC_VERSION_MINOR 4
+#define ASYNC_VERSION_MINOR 5
 #define ASYNC_VERSION_PATCH 0
-#define ASYNC_VERSION "0.4.0"
+#define ASYNC_VERSION_NUM                                                     \
+    (ASYNC_VERSION_MAJOR * 10000 + ASYNC_VERSION_MINOR * 100 + ASYNC_VERSION_PATCH)
+#define ASYNC__STR2(x) #x
+#define ASYNC__STR(x) ASYNC__STR2(x)
+#define ASYNC_VERSION                                                         \
+    ASYNC__STR(ASYNC_VERSION_MAJOR) "." ASYNC__STR(ASYNC_VERSION_MINOR) "." ASYNC__STR(ASYNC_VERSION_PATCH)
 
 #include <stddef.h>
 #include <stdint.h>
@@ -156,6 +187,7 @@
 #ifndef ASYNC_NO_OS
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #define ASYNC__ERRNO(name, linux_value) (-(name))
@@ -165,6 +197,22 @@
 
 #if defined(ASYNC_TRACE) && defined(ASYNC_NO_OS)
 #error "async.h: ASYNC_TRACE writes a file and needs a hosted build (not ASYNC_NO_OS)"
+#endif
+#ifndef ASYNC_BUDGET
+#define ASYNC_BUDGET 128
+#endif
+/* Paths taken once in a program's life (reports, clean-up after a
+ * deadlock): out of line, so the hot loop around them stays small. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ASYNC__COLD __attribute__((cold, noinline))
+#else
+#define ASYNC__COLD
+#endif
+#ifndef ASYNC_ACCEPT_BACKOFF_MS
+#define ASYNC_ACCEPT_BACKOFF_MS 10
+#endif
+#ifndef ASYNC_SYSCALL
+#define ASYNC_SYSCALL(name) name
 #endif
 #if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
 #define ASYNC__IO 1
@@ -274,10 +322,11 @@ struct async_task {
     async_loop *loop;
     async__node *waiters;     /* what awaits this task (a wait list) */
     async_timeout *scopes;    /* armed timeouts, innermost first */
+    async_task *next, *prev;  /* the loop's pending tasks (circular): for
+                                 shutdown, deadlock clean-up and async_dump */
 #ifndef ASYNC_NO_INTROSPECTION
     const char *name;         /* async_task_set_name, or NULL */
     const async_site *site;   /* where it is suspended; NULL before it ran */
-    async_task *next, *prev;  /* the loop's pending tasks (circular) */
 #endif
 };
 
@@ -293,7 +342,9 @@ struct async_loop {
     async__node *heap;        /* timer heap root */
     size_t nheap;             /* timers in the heap */
     size_t ntasks;            /* spawned and not yet finished */
+    size_t nhandles;          /* callbacks scheduled (async_call_soon ...) */
     async_task *current;      /* task being run, NULL between tasks */
+    unsigned budget;          /* completions left to current in this step */
     uint64_t now;             /* loop time: virtual, or the clock less epoch */
     uint64_t epoch;           /* the OS clock at init: loop time starts at 0 */
     async_clock_fn clock;
@@ -301,9 +352,7 @@ struct async_loop {
     void *ctx;
     uint32_t seq;
     unsigned flags;           /* ASYNC_VIRTUAL, ASYNC_PRECISE, ASYNC__L_RUNNING */
-#ifndef ASYNC_NO_INTROSPECTION
-    async_task *tasks;        /* pending tasks in spawn order, for async_dump */
-#endif
+    async_task *tasks;        /* pending tasks in spawn order */
 #ifdef ASYNC_TRACE
     FILE *trace;              /* async_trace_start: Chrome trace-event JSON */
     uint64_t trace_t0;        /* when tracing started (async_now, ns) */
@@ -359,7 +408,8 @@ enum {
     ASYNC_ENOSPC = ASYNC__ERRNO(ENOSPC, 28),       /* no room left (task group full) */
     ASYNC_ECLOSED = -4097,   /* the queue is closed (and, for gets, drained) */
     ASYNC_EXHAUSTED = -4098, /* a generator has no more values */
-    ASYNC_ENOCLOCK = -4099   /* real-time loop without a clock (ASYNC_NO_OS) */
+    ASYNC_ENOCLOCK = -4099,  /* real-time loop without a clock (ASYNC_NO_OS) */
+    ASYNC_EBROKEN = -4100    /* the barrier was aborted or reset */
 };
 
 /* Task states as reported by async_task_state (asyncio's Task states). */
@@ -372,6 +422,7 @@ enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
 /* async_loop_init flags */
 #define ASYNC_VIRTUAL 1u /* time jumps to the next deadline instead of passing */
 #define ASYNC_PRECISE 2u /* real time: wake early, spin to each deadline */
+#define ASYNC_CLEANUP_ON_DEADLOCK 4u /* see async_run */
 
 /* ==========================================================================
  * Loop and task API
@@ -399,8 +450,14 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
                               void *state);
 
 /* async_run(loop): run until every spawned task is done.  Returns ASYNC_OK,
- * or ASYNC_EDEADLK when tasks remain that nothing can wake (all of them wait
- * on things that can never happen); those tasks stay pending.
+ * or ASYNC_EDEADLK when tasks remain that nothing in the loop can wake (all
+ * of them wait on things no task, timer, fd or thread can bring).  Those
+ * tasks stay pending, since the caller may still feed them (set the event,
+ * put the item) and run again; async_dump says who waits on what, and
+ * async_loop_shutdown cancels them and runs their cleanup.  A loop made with
+ * the flag ASYNC_CLEANUP_ON_DEADLOCK does that by itself: it prints the dump
+ * to stderr (hosted builds), cancels every pending task, runs their cleanup,
+ * then returns ASYNC_EDEADLK.
  * Misuse: calling it from inside one of this loop's own tasks. */
 static inline int async_run(async_loop *loop);
 
@@ -409,10 +466,30 @@ static inline int async_run(async_loop *loop);
  * ASYNC_OK or ASYNC_EDEADLK. */
 static inline int async_run_until(async_loop *loop, async_task *task);
 
+/* async_loop_shutdown(loop): cancel every pending task and run the loop until
+ * all of them have finished their cleanup (what asyncio.run does with the
+ * tasks main leaves behind).  Returns ASYNC_OK, or ASYNC_EDEADLK if some
+ * cleanup waits on something nothing can bring (those tasks stay pending). */
+static inline int async_loop_shutdown(async_loop *loop);
+
 /* async_main(fn, state, flags): asyncio.run.  Sets up a loop (flags as for
- * async_loop_init) and a task on the stack, runs fn(state) and every task it
- * spawns to completion.  The coroutine's value is ASYNC_RESULT(state).
- * Returns an error code as async_run does. */
+ * async_loop_init) and a task on the stack, and runs fn(state) until it
+ * returns; then, like asyncio.run, cancels the tasks it left pending and
+ * runs their cleanup before it returns (use async_run on a loop of your own
+ * to wait for every task instead).  The coroutine's value is
+ * ASYNC_RESULT(state).  Returns ASYNC_OK or an error code:
+ *  - ASYNC_EDEADLK on a deadlock (nothing can wake any task): the dump goes
+ *    to stderr, then every task is cancelled and its cleanup run;
+ *  - on SIGINT or SIGTERM (hosted builds, when the signal's disposition is
+ *    the default one: a handler of yours or an ignored signal is left
+ *    alone), like asyncio.run on Ctrl-C: the main task is cancelled, every
+ *    cleanup runs, the leftovers are cancelled, and async_main returns 128 +
+ *    the signal number (130 for SIGINT, 143 for SIGTERM), so
+ *    `return async_main(...)` exits as the shell expects.  The default
+ *    disposition is back from the first signal on, so a second Ctrl-C during
+ *    a cleanup that hangs ends the program at once.  A signal handler cannot
+ *    be passed a pointer: async_main keeps one in a static variable of the
+ *    header while it runs (its only global state). */
 static inline int async_main(async_fn fn, void *state, unsigned flags);
 
 /* async_now(loop): loop time in nanoseconds.  It starts at 0 when the loop
@@ -449,6 +526,13 @@ static inline int async_cancel(async_task *task);
 static inline int async_task_state(const async_task *task);
 static inline int async_task_done(const async_task *task);
 static inline intptr_t async_task_result(const async_task *task);
+/* ASYNC_TASK_STATE(task, type): the task's state as a `type *`, for results
+ * of any type: a coroutine leaves its result in its state struct (which the
+ * caller owns) and returns only a status, e.g.
+ *   struct fetch { async_frame frame; const char *url; struct page out; };
+ *   ... ASYNC_AWAIT_TASK(&t); use ASYNC_TASK_STATE(&t, struct fetch)->out
+ * (for a child coroutine, the state is your own member: s->child.out). */
+#define ASYNC_TASK_STATE(task, type) ((type *)(task)->state)
 
 /* async_strerror(code): a short English description of an error code. */
 static inline const char *async_strerror(int code);
@@ -456,9 +540,9 @@ static inline const char *async_strerror(int code);
 /* ---- introspection ----------------------------------------------------------
  * Every suspension macro records where it is (file, line, coroutine, what it
  * waits on), and each loop keeps its pending tasks in a list, so a program
- * that hangs can say why.  Costs 32 bytes per task and one store per
- * suspension; define ASYNC_NO_INTROSPECTION to drop both (the functions below
- * then report less: no names, no source locations, no task list).
+ * that hangs can say why.  Names and locations cost 16 bytes per task and
+ * one store per suspension; define ASYNC_NO_INTROSPECTION to drop them (the
+ * functions below then report less: no names, no source locations).
  *
  * async_spawn_named(loop, task, fn, state, name): async_spawn, then
  * async_task_set_name.  async_task_set_name(task, name): give a spawned task
@@ -574,6 +658,21 @@ static inline void async_trace_stop(async_loop *loop);
  * task continues on the loop's next pass. */
 #define ASYNC_YIELD() ASYNC__YIELD(ASYNC__ID, "ASYNC_YIELD")
 
+/* ASYNC_COOPERATE(): count one unit of the task's budget, and yield first
+ * if it is spent (see ASYNC_BUDGET).  Every wait of async.h does this by
+ * itself when it completes without suspending, and so do the socket
+ * helpers; call it in a loop of your own that makes progress without
+ * waiting (your own recv() on a fast peer), so it cannot starve the others.
+ * Like ASYNC_YIELD, it sets ASYNC_STATUS() (ASYNC_ECANCELED or
+ * ASYNC_ETIMEDOUT if the task was interrupted meanwhile). */
+#define ASYNC_COOPERATE()                                                     \
+    do {                                                                      \
+        if (async__budget_spent(async__t))                                    \
+            ASYNC__YIELD(ASYNC__ID, "ASYNC_COOPERATE");                       \
+        else                                                                  \
+            async__f->status = ASYNC_OK;                                      \
+    } while (0)
+
 /* ASYNC_SLEEP(seconds): suspend for a duration in seconds (double), like
  * asyncio.sleep.  0 or negative (or NaN) behaves as ASYNC_YIELD(); a duration
  * too large to represent saturates (sleeps "forever").  Other tasks run
@@ -644,6 +743,23 @@ static inline void async_trace_stop(async_loop *loop);
     do {                                                                      \
         async_gather_init((g), (tasks), (n), (results));                     \
         ASYNC_AWAIT(async_gather_fn, (g));                                    \
+    } while (0)
+
+/* ASYNC_GATHER_FAIL_FAST(g, waiters, tasks, n, results): the other error
+ * policy.  ASYNC_GATHER collects every outcome, failures included (asyncio's
+ * return_exceptions=True); here the first task to FAIL (end, not cancelled,
+ * with a negative result) cancels the others, and the gather returns once
+ * all of them have finished (their cleanup included).  Then ASYNC_STATUS()
+ * is ASYNC_ECANCELED, g->failed the failed task's index and g->error its
+ * result; or ASYNC_OK (g->failed is -1).  `waiters` is an array of n
+ * async_waiter of yours; results and ASYNC_RESULT(g) as for ASYNC_GATHER. */
+#define ASYNC_GATHER_FAIL_FAST(g, waiters, tasks, n, results)                 \
+    do {                                                                      \
+        async_gather_init((g), (tasks), (n), (results));                     \
+        (g)->ws.w = (waiters);                                                \
+        ASYNC_AWAIT(async_gather_fail_fast_fn, (g));                          \
+        if (ASYNC_STATUS() == ASYNC_OK && (g)->failed >= 0)                   \
+            async__f->status = ASYNC_ECANCELED;                               \
     } while (0)
 
 /* ASYNC_RESULT(state): the return value of a finished child coroutine, or
@@ -803,11 +919,27 @@ typedef struct async_queue {
     async__node *getters, *putters, *joiners;
     int closed;
     unsigned live;            /* marks an initialised queue (misuse checks) */
+    int order;                /* ASYNC__Q_FIFO, _LIFO, _PRIORITY */
+    int (*cmp)(const void *a, const void *b); /* priority queues */
+    uint64_t seq;             /* priority queues: put order, for ties */
 } async_queue;
 
-/* async_queue_init(q, buf, capacity, elem_size): ASYNC_EINVAL if any is 0. */
+/* async_queue_init(q, buf, capacity, elem_size): ASYNC_EINVAL if any is 0.
+ * buf holds capacity items of elem_size bytes. */
 static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
                                    size_t elem_size);
+/* asyncio.LifoQueue: the same, but a get takes the newest item. */
+static inline int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
+                                        size_t elem_size);
+/* asyncio.PriorityQueue: a get takes the smallest item by cmp (like qsort's:
+ * negative when a comes first), items that compare equal in the order they
+ * were put (stable).  buf needs ASYNC_PRIORITY_QUEUE_BYTES(capacity,
+ * elem_size) bytes: each item is stored with its put number.  A put or a get
+ * costs O(log n) comparisons. */
+#define ASYNC_PRIORITY_QUEUE_BYTES(capacity, elem_size) ((capacity) * ((elem_size) + 8u))
+static inline int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
+                                            size_t elem_size,
+                                            int (*cmp)(const void *a, const void *b));
 /* Non-waiting: ASYNC_OK, ASYNC_EAGAIN (full / empty) or ASYNC_ECLOSED. */
 static inline int async_queue_try_put(async_queue *q, const void *item);
 static inline int async_queue_try_get(async_queue *q, void *item);
@@ -932,6 +1064,247 @@ static inline int async_group_spawn(async_group *g, async_loop *loop,
     } while (0)
 static inline int async_group_wait_fn(async_task *task, void *state);
 
+/* ---- unbounded queues (asyncio.Queue() without maxsize) -----------------------
+ * No allocation and no limit: each item carries its own link.  Put an
+ * async_qlink in your item struct; async_lqueue_put never waits (ASYNC_OK,
+ * or ASYNC_ECLOSED once closed); ASYNC_LQUEUE_GET(q, &link) waits for the
+ * oldest (link: an async_qlink * in your state; ASYNC_CONTAINER_OF gives
+ * your item back).  Same hand-over rules as async_queue (FIFO getters, an
+ * item handed to a woken getter is kept for it).  ASYNC_STATUS():
+ * ASYNC_OK, ASYNC_ECLOSED (closed and drained) or ASYNC_ETIMEDOUT.  The
+ * items are yours until taken: do not free one that is still queued. */
+#define ASYNC_CONTAINER_OF(ptr, type, member)                                 \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+typedef struct async_qlink {
+    struct async_qlink *next;
+} async_qlink;
+typedef struct async_lqueue {
+    async_qlink *head, *tail;
+    size_t count, held;       /* held: items handed to woken getters */
+    async__node *getters;
+    int closed;
+    unsigned live;
+} async_lqueue;
+static inline int async_lqueue_init(async_lqueue *q);
+static inline int async_lqueue_put(async_lqueue *q, async_qlink *item);
+static inline int async_lqueue_try_get(async_lqueue *q, async_qlink **item);
+static inline size_t async_lqueue_size(const async_lqueue *q);
+static inline void async_lqueue_close(async_lqueue *q);
+static inline void async_lqueue_destroy(async_lqueue *q);
+#define ASYNC_LQUEUE_GET(q, item)                                             \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_LGET, "ASYNC_LQUEUE_GET",                 \
+                async__lget_start(async__t, async__f, (q), (item)),           \
+                async__lget_resume(async__t, async__f, (q), (item)))
+
+#ifdef ASYNC__IO
+/* A call from another thread (async_call_soon_threadsafe, below). */
+struct async_call {
+    async_call *next;
+    void (*fn)(async_loop *loop, void *arg);
+    void *arg;
+    struct async_job *job; /* set for the completion of a worker job */
+};
+#endif
+
+/* ---- loop callbacks (asyncio's call_soon, call_later, call_at) ----------------
+ * async_call_soon(loop, h, fn, arg): run fn(loop, arg) on the loop's next
+ * pass, before the tasks that pass runs; callbacks due at the same time run
+ * in the order they were scheduled.  async_call_later(loop, h, seconds, fn,
+ * arg) and async_call_at(loop, h, when_ns, fn, arg): after a delay, or at a
+ * loop time (async_now's clock).  `h` is an async_handle of yours (fresh
+ * storage is fine), in use until fn has run or the call is cancelled: do
+ * not schedule it again before (cancel it first).  The calls return
+ * ASYNC_OK, or ASYNC_EINVAL for a NULL argument.
+ * async_handle_cancel(h): 1 if the call was pending and will not run, 0 if
+ * it had run or was cancelled already.  async_handle_pending(h): 1 while
+ * scheduled.  Loop thread only (from other threads use
+ * async_call_soon_threadsafe).  A callback is a plain function: it may
+ * spawn, cancel, set events, try_put, schedule callbacks, but not suspend.
+ * async_run waits for pending callbacks as it waits for tasks; those still
+ * scheduled when async_main returns never run (as with asyncio's
+ * loop.close). */
+typedef struct async_handle {
+    async__node node;         /* in the timer heap while scheduled */
+    void (*fn)(async_loop *loop, void *arg);
+    void *arg;
+    async_loop *loop;
+} async_handle;
+static inline int async_call_soon(async_loop *loop, async_handle *h,
+                                  void (*fn)(async_loop *, void *), void *arg);
+static inline int async_call_later(async_loop *loop, async_handle *h, double seconds,
+                                   void (*fn)(async_loop *, void *), void *arg);
+static inline int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
+                                void (*fn)(async_loop *, void *), void *arg);
+static inline int async_handle_cancel(async_handle *h);
+static inline int async_handle_pending(const async_handle *h);
+
+/* ---- futures (asyncio.Future) ---------------------------------------------------
+ * A result that is set once, by a task, a callback or another thread, and
+ * awaited by any number of tasks.  async_future_init(f, loop).
+ * async_future_set_result(f, value), async_future_set_error(f, code) (code
+ * < 0, e.g. -ECONNRESET), async_future_cancel(f): complete it; ASYNC_OK (for
+ * cancel: 1), or ASYNC_EINVAL if it was done already (asyncio's
+ * InvalidStateError; cancel then returns 0).  async_future_done(f),
+ * async_future_result(f) (the value, 0 unless done with a result),
+ * async_future_status(f): ASYNC_EAGAIN while pending, then ASYNC_OK, the
+ * error code, or ASYNC_ECANCELED.  With I/O, other threads complete it with
+ * async_future_set_result_threadsafe / _set_error_threadsafe (once per
+ * future: the call's storage is inside it; the loop must be prepared).
+ * A task is not cancelled with the future it awaits, nor the future with
+ * the task (asyncio cancels the future when the awaiting task is
+ * cancelled: here other awaiters keep their future). */
+typedef struct async_future {
+    async_loop *loop;
+    async__node *waiters;     /* awaiting tasks and done callbacks */
+    intptr_t result;
+    int state;                /* ASYNC_PENDING, ASYNC_DONE, ASYNC_CANCELLED */
+    int error;                /* set_error's code, or 0 */
+    unsigned live;
+#ifdef ASYNC__IO
+    async_call call;          /* the _threadsafe setters' delivery */
+    intptr_t ts_result;
+    int ts_error;
+#endif
+} async_future;
+static inline int async_future_init(async_future *f, async_loop *loop);
+static inline void async_future_destroy(async_future *f);
+static inline int async_future_set_result(async_future *f, intptr_t value);
+static inline int async_future_set_error(async_future *f, int code);
+static inline int async_future_cancel(async_future *f);
+static inline int async_future_done(const async_future *f);
+static inline intptr_t async_future_result(const async_future *f);
+static inline int async_future_status(const async_future *f);
+/* ASYNC_FUTURE_AWAIT(f): wait until f is done (at once if it is).
+ * ASYNC_STATUS(): ASYNC_OK (the value is async_future_result(f)), the code
+ * given to set_error, ASYNC_ECANCELED (the future was cancelled), or
+ * ASYNC_ETIMEDOUT. */
+#define ASYNC_FUTURE_AWAIT(f)                                                 \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_FUTURE, "ASYNC_FUTURE_AWAIT",             \
+                async__future_start(async__t, async__f, (f)),                \
+                async__future_resume(async__t, async__f, (f)))
+
+/* Done callbacks (asyncio's add_done_callback), on futures and on tasks:
+ * fn(loop, arg) runs with async_call_soon once the future or task is done
+ * (at the next pass if it is done already).  `cb` is yours until fn has run
+ * or async_done_callback_remove(cb) returned 1 (it had not run). */
+typedef struct async_done_callback {
+    async_waiter w;           /* on the future's or task's list until done */
+    async_handle h;           /* then scheduled */
+} async_done_callback;
+static inline int async_future_add_done_callback(async_future *f, async_done_callback *cb,
+                                                 void (*fn)(async_loop *, void *),
+                                                 void *arg);
+static inline int async_task_add_done_callback(async_task *task, async_done_callback *cb,
+                                               void (*fn)(async_loop *, void *), void *arg);
+static inline int async_done_callback_remove(async_done_callback *cb);
+
+/* ---- conditions (asyncio.Condition) ---------------------------------------------
+ * A condition over an async_lock of yours.  ASYNC_COND_WAIT(c), with the
+ * lock held: release it, wait for a notify, take the lock again, return.
+ * The lock is held again when it returns WHATEVER ASYNC_STATUS() says
+ * (ASYNC_OK, ASYNC_ETIMEDOUT, or a cancellation that unwinds to your
+ * ASYNC_FINALLY, which must release it), as in asyncio.  Notified waiters
+ * queue for the lock in FIFO order behind its other waiters.
+ * ASYNC_COND_WAIT_FOR(c, predicate): wait until the expression holds
+ * (checked with the lock held; evaluated again after each wake-up).
+ * async_condition_notify(c, n) / _notify_all(c): wake n / all waiters; the
+ * notifier should hold the lock, as in asyncio (it is not checked: a
+ * callback may notify too). */
+typedef struct async_condition {
+    async_lock *lock;
+    async__node *waiters;
+    unsigned live;
+} async_condition;
+static inline int async_condition_init(async_condition *c, async_lock *lock);
+static inline void async_condition_destroy(async_condition *c);
+static inline void async_condition_notify(async_condition *c, size_t n);
+static inline void async_condition_notify_all(async_condition *c);
+#define ASYNC_COND_WAIT(c)                                                    \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_COND, "ASYNC_COND_WAIT",                  \
+                async__cond_start(async__t, async__f, (c)),                  \
+                async__cond_resume(async__t, async__f, (c)))
+#define ASYNC_COND_WAIT_FOR(c, predicate)                                     \
+    do {                                                                      \
+        async__f->status = ASYNC_OK;                                          \
+        while (!(predicate)) {                                                \
+            ASYNC_COND_WAIT(c);                                               \
+            if (ASYNC_STATUS() != ASYNC_OK) break;                            \
+        }                                                                     \
+    } while (0)
+
+/* ---- barriers (asyncio.Barrier) ------------------------------------------------
+ * async_barrier_init(b, parties) (parties >= 1).  ASYNC_BARRIER_WAIT(b,
+ * &index): wait until `parties` tasks are waiting, then all go on;
+ * `index` (a size_t of yours) gets the arrival order 0..parties-1.
+ * ASYNC_STATUS(): ASYNC_OK, ASYNC_EBROKEN (aborted or reset while waiting,
+ * or waiting on an aborted barrier), ASYNC_ETIMEDOUT.  A waiter cancelled
+ * or timed out leaves the barrier (the others keep waiting), as in asyncio.
+ * async_barrier_abort(b): break it (waiters and later waits get
+ * ASYNC_EBROKEN); async_barrier_reset(b): waiters get ASYNC_EBROKEN, then it
+ * is empty and usable again.  async_barrier_waiting(b),
+ * async_barrier_broken(b). */
+typedef struct async_barrier {
+    size_t parties, count;
+    int broken;
+    unsigned live;
+    async__node *waiters;
+} async_barrier;
+static inline int async_barrier_init(async_barrier *b, size_t parties);
+static inline void async_barrier_destroy(async_barrier *b);
+static inline void async_barrier_abort(async_barrier *b);
+static inline void async_barrier_reset(async_barrier *b);
+static inline size_t async_barrier_waiting(const async_barrier *b);
+static inline int async_barrier_broken(const async_barrier *b);
+#define ASYNC_BARRIER_WAIT(b, index)                                          \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_BARRIER, "ASYNC_BARRIER_WAIT",            \
+                async__barrier_start(async__t, async__f, (b), (index)),      \
+                async__barrier_resume(async__t, async__f, (b)))
+
+/* ---- waiting for some of many tasks (asyncio.wait) -----------------------------
+ * ASYNC_WAIT_TASKS(ws, waiters, tasks, n, when): wait until, among the n
+ * tasks, the first is done (ASYNC_FIRST_COMPLETED), the first fails or all
+ * are done (ASYNC_FIRST_EXCEPTION), or all are done (ASYNC_ALL_COMPLETED).
+ * `ws` is an async_wait and `waiters` an array of n async_waiter, yours.
+ * A task FAILS when it ends, not cancelled, with a negative result (as in
+ * task groups).  Then ws->done counts the tasks done; the done set is
+ * those with async_task_done(tasks[i]), the pending set the others (they
+ * are not cancelled).  ASYNC_STATUS(): ASYNC_OK, or ASYNC_ETIMEDOUT under a
+ * timeout (asyncio.wait's timeout: the sets are as they are then). */
+#define ASYNC_FIRST_COMPLETED 1
+#define ASYNC_FIRST_EXCEPTION 2
+#define ASYNC_ALL_COMPLETED 3
+typedef struct async_wait {
+    async_task *const *tasks;
+    async_waiter *w;
+    size_t n, done;
+    int when, failed;
+    async_task *first_failed; /* the first task seen failing, or NULL */
+    async__node *waiter;      /* the task waiting */
+} async_wait;
+#define ASYNC_WAIT_TASKS(ws, waiters, tasks, n, when)                         \
+    ASYNC__WAIT(ASYNC__ID, ASYNC__S_WAIT, "ASYNC_WAIT_TASKS",                 \
+                async__waitset_start(async__t, async__f, (ws), (waiters), (tasks), (n), (when)), \
+                async__waitset_resume(async__t, async__f, (ws)))
+
+/* ---- generators without a loop -------------------------------------------------
+ * ASYNC_FOR_EACH(var, fn, gen_state) statement: in plain C (main, a
+ * callback, anywhere), run the generator fn over gen_state and run the
+ * statement with var = each value it yields (assigned from intptr_t), like
+ * `for v in gen():` over a plain Python generator.  The generator must not
+ * wait (sleep, await, ...): with no loop around it nothing could wake it,
+ * so that is an assertion; drive such a generator from a task with
+ * ASYNC_NEXT.  A `break` leaves the generator suspended (its ASYNC_FINALLY
+ * does not run).  It costs one loop and one task on the stack. */
+typedef struct async_iter {
+    async_loop loop;
+    async_task task;
+} async_iter;
+#define ASYNC_FOR_EACH(var, fn, gen_state)                                    \
+    for (async_iter async__iter, *async__itp =                                \
+             async__iter_start(&async__iter, (fn), (gen_state));              \
+         async__iter_next(async__itp) &&                                      \
+         ((var) = async__iter_value(async__itp), 1);)
+
 #ifdef ASYNC_SHORT_NAMES
 #define AWAIT(fn, child_state) ASYNC_AWAIT(fn, child_state)
 #define AWAIT_TASK(task) ASYNC_AWAIT_TASK(task)
@@ -947,10 +1320,33 @@ typedef struct async_gather {
     async_task *const *tasks;
     size_t n, i;
     intptr_t *results;
+    async_wait ws;            /* ASYNC_GATHER_FAIL_FAST */
+    long failed;              /* its first failure's index, or -1 */
+    intptr_t error;           /* that task's result */
+    struct async_coro *coros; /* ASYNC_GATHER_COROS: the tasks are in here */
 } async_gather;
+
+/* A coroutine to gather: asyncio.gather(coro(), coro()) without declaring
+ * tasks by hand.  async_coro_init(c, fn, state); ASYNC_GATHER_COROS(g, c, n,
+ * results) spawns each and gathers them like ASYNC_GATHER (results in
+ * argument order; a c[i] must not be pending from an earlier gather).  Each
+ * result is also async_task_result(&c[i].task). */
+typedef struct async_coro {
+    async_task task;
+    async_fn fn;
+    void *state;
+} async_coro;
+static inline void async_coro_init(async_coro *c, async_fn fn, void *state);
+#define ASYNC_GATHER_COROS(g, coros, n, results)                              \
+    do {                                                                      \
+        async_gather_init((g), NULL, (n), (results));                        \
+        async__gather_spawn((g), async__t->loop, (coros));                    \
+        ASYNC_AWAIT(async_gather_fn, (g));                                    \
+    } while (0)
 static inline void async_gather_init(async_gather *g, async_task *const *tasks,
                                      size_t n, intptr_t *results);
 static inline int async_gather_fn(async_task *task, void *state);
+static inline int async_gather_fail_fast_fn(async_task *task, void *state);
 
 /* Duration helpers: seconds (double) and milliseconds to nanoseconds,
  * saturating; negative and NaN give 0. */
@@ -1073,7 +1469,14 @@ static inline int async_tcp_listen(async_loop *loop, async_io *io,
                                       async_seconds_to_ns(seconds), NULL),    \
                 async_sock_connect_fn)
 /* ASYNC_SOCK_ACCEPT(op, listener, client): accept one connection and watch
- * it with the async_io `client`.  Result 0 or -errno. */
+ * it with the async_io `client`.  Result 0 or -errno.  It never returns for
+ * want of resources and never spins: when the process is out of file
+ * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), it pauses 10 ms,
+ * then 20, 40 ... up to 1 s between tries (ASYNC_ACCEPT_BACKOFF_MS), while
+ * the connection waits in the listen backlog and other tasks run; it
+ * returns once a connection is accepted (then op->done is how many pauses
+ * it took: log it if you like).  Errors of one pending connection (aborted,
+ * network unreachable) are skipped, as Linux's accept(2) advises. */
 #define ASYNC_SOCK_ACCEPT(op, listener, client)                               \
     ASYNC__SOCK(op, async__sock_setup((op), (listener), NULL, 0, NULL, 0, 0, (client)), \
                 async_sock_accept_fn)
@@ -1114,12 +1517,6 @@ static inline int async_sock_sendall_fn(async_task *task, void *state);
  * (async_loop_prepare) before other threads use it; ASYNC_EINVAL otherwise.
  * async_loop_keepalive(loop, +1 / -1): while positive, a loop with nothing
  * else to do waits for such calls instead of reporting ASYNC_EDEADLK. */
-struct async_call {
-    async_call *next;
-    void (*fn)(async_loop *loop, void *arg);
-    void *arg;
-    struct async_job *job; /* set for the completion of a worker job */
-};
 static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
                                              void (*fn)(async_loop *, void *),
                                              void *arg);
@@ -1164,19 +1561,27 @@ static inline void async_pool_stop(async_pool *pool);
                 async__job_resume(async__t, async__f, (job)))
 
 /* ---- embedding in another event loop --------------------------------------------
- * async_step(loop): one non-blocking pass (I/O, timers, ready tasks); returns
- * the number of tasks still pending.  async_next_deadline(loop): when the
- * loop next needs a step: 0 if a task is ready, the earliest timer's
- * deadline (async_now's clock), or UINT64_MAX.  async_backend_fd(loop): one
- * fd the host can poll for readability; call async_step when it is readable
- * or the next deadline has come.  With epoll it becomes readable when a
- * watched fd is ready, a timer is due, or another thread calls in; with the
- * poll backend only for calls from other threads, so the host must also
- * poll the loop's fds itself or step at least every few milliseconds. */
-static inline int async_step(async_loop *loop);
-static inline uint64_t async_next_deadline(async_loop *loop);
+ * async_backend_fd(loop): one fd the host can poll for readability; call
+ * async_step (below) when it is readable or the next deadline has come.
+ * With epoll it becomes readable when a watched fd is ready, a timer is due,
+ * or another thread calls in; with the poll backend only for calls from
+ * other threads, so the host must also poll the loop's fds itself or step
+ * at least every few milliseconds. */
 static inline int async_backend_fd(async_loop *loop);
 #endif /* ASYNC__IO */
+
+/* ---- driving the loop yourself (embedding, bare-metal superloops) -------------
+ * async_step(loop): one non-blocking pass, the same pass async_run makes
+ * (I/O without waiting, due timers, the ready tasks); on a virtual loop with
+ * nothing ready, time first jumps to the next deadline.  Returns the number
+ * of tasks still pending.  async_next_deadline(loop): when the loop next
+ * needs a step: 0 if a task is ready, the earliest timer's or callback's
+ * deadline (async_now's clock), or UINT64_MAX.  Both exist in every build,
+ * ASYNC_NO_OS included: a superloop with its own clock
+ * (async_loop_set_clock) steps when a tick or an interrupt says so, and
+ * sleeps (WFI) until async_next_deadline otherwise. */
+static inline int async_step(async_loop *loop);
+static inline uint64_t async_next_deadline(async_loop *loop);
 
 /* async_loop_prepare(loop): make the loop's OS resources now (otherwise made
  * when first needed).  async_loop_close(loop): free them; the loop may be
@@ -1208,8 +1613,9 @@ static inline void async_loop_close(async_loop *loop);
 #endif
 #endif
 #ifdef ASYNC__DEFAULT_ASSERT
-static inline void async__assert_fail(const char *msg, const async_task *task,
-                                      const char *file, int line) {
+/* Out of line and cold: the checks inline only a test and a call. */
+static ASYNC__COLD void async__assert_fail(const char *msg, const async_task *task,
+                                           const char *file, int line) {
     fflush(stdout);
     if (task) {
         char what[320];
@@ -1272,6 +1678,9 @@ static inline void async__trace_slice(async_loop *loop, async_task *t,
 static inline void async__io_init(async_loop *loop);
 static inline int async__io_busy(const async_loop *loop);
 static inline int async__io_poll(async_loop *loop, uint64_t deadline);
+#ifdef ASYNC__EPOLL
+static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64_t early);
+#endif
 static inline int async__io_idle(async_loop *loop, uint64_t deadline);
 static inline void async__drain_inbox(async_loop *loop);
 #define ASYNC__IO_BUSY(loop) async__io_busy(loop)
@@ -1296,7 +1705,8 @@ static inline void async__drain_inbox(async_loop *loop);
 
 /* What a node is, for nodes that are not tasks (tasks carry ASYNC__LIVE or
  * ASYNC__DEAD in the same byte), and where it is. */
-enum { ASYNC__K_TIMEOUT = 1, ASYNC__K_WAITER };
+enum { ASYNC__K_TIMEOUT = 1, ASYNC__K_WAITER, ASYNC__K_CALL };
+enum { ASYNC__Q_FIFO = 0, ASYNC__Q_LIFO, ASYNC__Q_PRIORITY };
 #define ASYNC__IS_TASK(n) ((n)->magic == ASYNC__LIVE)
 enum {
     ASYNC__W_IDLE = 0,
@@ -1313,21 +1723,26 @@ enum {
 #define ASYNC__T_GRANTED 0x02u /* the wait's object was handed over */
 #define ASYNC__T_SCOPE 0x04u   /* some armed timeout has fired */
 #define ASYNC__T_PEER_CANCELLED 0x08u /* granted by a task that ended cancelled */
+#define ASYNC__T_BUDGET 0x10u  /* yielded at a wait because its budget was spent */
+#define ASYNC__T_IO_WRITE 0x20u /* parked on an async_io's writers (describe) */
 /* Timeout flags. */
 #define ASYNC__TM_PAUSED 0x01u /* its generator is suspended at a yield */
 #define ASYNC__LIVE 0xA5u
 #define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
+#define ASYNC__L_TASKS_ONLY 0x200u /* async_loop_shutdown: callbacks do not count */
 
 /* Site kinds: what a suspended task's wait list belongs to. */
 enum {
     ASYNC__S_YIELD = 1, ASYNC__S_SLEEP, ASYNC__S_TASK, ASYNC__S_PUT,
     ASYNC__S_GET, ASYNC__S_JOIN, ASYNC__S_EVENT, ASYNC__S_SEM, ASYNC__S_IO,
-    ASYNC__S_SELECT, ASYNC__S_THREAD, ASYNC__S_COMPLETED, ASYNC__S_GROUP
+    ASYNC__S_SELECT, ASYNC__S_THREAD, ASYNC__S_COMPLETED, ASYNC__S_GROUP,
+    ASYNC__S_FUTURE, ASYNC__S_COND, ASYNC__S_BARRIER, ASYNC__S_WAIT, ASYNC__S_LGET
 };
 
 /* Internal wait outcomes, beside the (<= 0) status codes. */
 #define ASYNC__AGAIN 1000  /* parked: suspend */
+#define ASYNC__RESTART 1002 /* ASYNC__WAIT: (re)run the wait's start */
 #define ASYNC__UNWIND 1001 /* interrupted: leave through finally */
 
 #if defined(__has_attribute)
@@ -1424,18 +1839,26 @@ enum {
 
 /* Every other wait: `start` finishes at once (a status), parks the task
  * (ASYNC__AGAIN) or finds it interrupted (ASYNC__UNWIND); `resume` runs after
- * each wake-up and answers the same way (AGAIN: parked again). */
+ * each wake-up and answers the same way (AGAIN: parked again).  A task whose
+ * budget is spent yields before `start` (flag T_BUDGET: the resume is then
+ * the start), which keeps one resume point per wait. */
 #define ASYNC__WAIT(id, kind, what, start, resume)                            \
     do {                                                                      \
         ASYNC__SITE(kind, what)                                               \
-        async__f->status = (short)(start);                                    \
-        if (async__f->status == ASYNC__AGAIN) {                               \
+        async__f->status = (short)(async__budget_spent(async__t)              \
+                                       ? async__budget_yield(async__t)        \
+                                       : ASYNC__RESTART);                     \
+        for (;;) { /* one copy of `start`: the compiler inlines it */        \
+            if (async__f->status == ASYNC__RESTART)                           \
+                async__f->status = (short)(start);                            \
+            if (async__f->status != ASYNC__AGAIN) break;                      \
             ASYNC__SET_PC(id);                                                \
             ASYNC__AT();                                                      \
             return 0;                                                         \
             ASYNC__LABEL(id)                                                  \
-            async__f->status = (short)(resume);                               \
-            if (async__f->status == ASYNC__AGAIN) return 0;                   \
+            async__f->status = (short)(async__budget_resumed(async__t)        \
+                                           ? ASYNC__RESTART                   \
+                                           : (resume));                       \
         }                                                                     \
         if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
     } while (0)
@@ -1505,6 +1928,32 @@ static inline void async__push_ready(async_loop *loop, async_task *t) {
     else
         loop->head = t;
     loop->tail = t;
+}
+
+/* ---- cooperative budget ---------------------------------------------------
+ * Each step of a task starts with ASYNC_BUDGET units; every wait takes one
+ * (one that then suspends ends the step, so only waits that complete at
+ * once really spend it).  With none left, the wait yields first. */
+static inline int async__budget_spent(async_task *t) {
+#if ASYNC_BUDGET > 0
+    if (t->loop->budget == 0) return 1;
+    t->loop->budget--;
+#else
+    (void)t;
+#endif
+    return 0;
+}
+
+static inline int async__budget_yield(async_task *t) {
+    t->node.flags |= ASYNC__T_BUDGET;
+    async__push_ready(t->loop, t);
+    return ASYNC__AGAIN;
+}
+
+static inline int async__budget_resumed(async_task *t) {
+    if (!(t->node.flags & ASYNC__T_BUDGET)) return 0;
+    t->node.flags &= (uint8_t)~ASYNC__T_BUDGET;
+    return 1;
 }
 
 /* ---- wait lists: circular, doubly linked; *owner points at the head ------ */
@@ -1790,14 +2239,13 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->heap = NULL;
     loop->nheap = 0;
     loop->ntasks = 0;
+    loop->nhandles = 0;
     loop->current = NULL;
     loop->now = 0;
     loop->epoch = 0;
     loop->seq = 0;
     loop->ctx = NULL;
-#ifndef ASYNC_NO_INTROSPECTION
     loop->tasks = NULL;
-#endif
 #ifdef ASYNC_TRACE
     loop->trace = NULL;
     loop->trace_t0 = 0;
@@ -1810,7 +2258,7 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     loop->clock = async__os_clock;
     loop->idle = async__os_idle;
 #endif
-    loop->flags = flags & (ASYNC_VIRTUAL | ASYNC_PRECISE);
+    loop->flags = flags & (ASYNC_VIRTUAL | ASYNC_PRECISE | ASYNC_CLEANUP_ON_DEADLOCK);
 #ifndef ASYNC_NO_OS
     if (!(loop->flags & ASYNC_VIRTUAL)) loop->epoch = async__os_clock(NULL);
 #endif
@@ -1879,24 +2327,23 @@ static inline uint64_t async__deadline(async_loop *loop, int64_t ns) {
  * reused storage that is still the head or tail of a queue or running. */
 static inline int async__scheduled_in(const async_loop *loop, const async_task *task) {
     return loop->head == task || loop->tail == task || loop->current == task ||
-#ifndef ASYNC_NO_INTROSPECTION
-           loop->tasks == task ||
-#endif
-           loop->heap == &task->node;
+           loop->tasks == task || loop->heap == &task->node;
 }
 
 static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
                               void *state) {
     if (!loop || !task || !fn || !state) return ASYNC_EINVAL;
-    ASYNC_ASSERT_TASK(task->node.magic != ASYNC__LIVE || task->loop->current != task,
+    /* The checks compare addresses only: the storage itself may be a fresh
+     * local or malloc'ed garbage, which must not be read (issue: valgrind
+     * reports and -Werror=maybe-uninitialized on natural programs).  A
+     * pending task elsewhere is caught when the loop next meets it. */
+    ASYNC_ASSERT_TASK(loop->current != task,
                       "async_spawn: the task is running (a task cannot spawn "
                       "itself again before it is done)", task);
-    ASYNC_ASSERT_TASK(task->node.magic != ASYNC__LIVE,
-                      "async_spawn: the task is already scheduled and not done "
-                      "(its storage is still in use)", task);
     ASYNC_ASSERT_TASK(!async__scheduled_in(loop, task),
-                      "async_spawn: this storage still holds a scheduled task "
-                      "(it was cleared or reused before that task finished)", task);
+                      "async_spawn: the task is already scheduled and not done: "
+                      "this storage still holds a scheduled task (spawned again, "
+                      "or cleared or reused, before that task finished)", task);
     async__frame_reset(async__frame_of(state));
     task->fn = fn;
     task->state = state;
@@ -1910,6 +2357,7 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
 #ifndef ASYNC_NO_INTROSPECTION
     task->name = NULL;
     task->site = NULL;
+#endif
     if (!loop->tasks) {
         task->next = task->prev = task;
         loop->tasks = task;
@@ -1919,7 +2367,6 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
         task->prev->next = task;
         loop->tasks->prev = task;
     }
-#endif
     async__push_ready(loop, task);
     return ASYNC_OK;
 }
@@ -1981,6 +2428,7 @@ static inline const char *async_strerror(int code) {
     case ASYNC_EAGAIN: return "would have to wait";
     case ASYNC_EXHAUSTED: return "generator exhausted";
     case ASYNC_ENOSPC: return "no room left";
+    case ASYNC_EBROKEN: return "barrier broken";
     default: break;
     }
 #ifndef ASYNC_NO_OS
@@ -2231,7 +2679,6 @@ static inline void async__finish(async_loop *loop, async_task *t) {
     t->node.where = ASYNC__W_DONE;
     t->node.magic = ASYNC__DEAD;
     loop->ntasks--;
-#ifndef ASYNC_NO_INTROSPECTION
     if (t->next == t) {
         loop->tasks = NULL;
     } else {
@@ -2239,7 +2686,6 @@ static inline void async__finish(async_loop *loop, async_task *t) {
         t->next->prev = t->prev;
         if (loop->tasks == t) loop->tasks = t->next;
     }
-#endif
     /* Each waiter is told how this run ended, with the wake-up itself: the
      * storage may be spawned again before the waiter runs. */
     while ((n = async__list_pop(&t->waiters)) != NULL) {
@@ -2250,12 +2696,15 @@ static inline void async__finish(async_loop *loop, async_task *t) {
 }
 
 /* Move expired timers out of the heap, earliest first. */
+static inline void async__handle_fire(async_loop *loop, async_handle *h);
 static inline void async__fire_timers(async_loop *loop) {
     uint64_t now = async_now(loop);
     while (loop->heap && loop->heap->deadline <= now) {
         async__node *n = loop->heap;
         async__heap_remove(loop, n);
-        if (n->magic != ASYNC__K_TIMEOUT) {
+        if (n->magic == ASYNC__K_CALL) {
+            async__handle_fire(loop, (async_handle *)(void *)n);
+        } else if (n->magic != ASYNC__K_TIMEOUT) {
             ASYNC_ASSERT_TASK(n->magic == ASYNC__LIVE,
                               "the loop met a sleeping task whose storage was "
                               "overwritten, freed or reused before it finished",
@@ -2300,6 +2749,7 @@ static inline void async__run_ready(async_loop *loop) {
             r = 1;
         } else {
             ASYNC__TRACE_BEFORE(loop, t)
+            loop->budget = ASYNC_BUDGET;
             r = t->fn(t, t->state);
             ASYNC__TRACE_AFTER(loop, t, r)
         }
@@ -2314,8 +2764,36 @@ static inline void async__run_ready(async_loop *loop) {
     loop->current = NULL;
 }
 
+/* Cancel every pending task (between passes: nothing is running). */
+static inline void async__cancel_all(async_loop *loop) {
+    async_task *t = loop->tasks;
+    if (!t) return;
+    do {
+        async_cancel(t);
+        t = t->next;
+    } while (t != loop->tasks);
+}
+
+/* Say who waits on what, then let every task clean up (all of them:
+ * nothing can run any more). */
+static ASYNC__COLD int async__deadlock_cleanup(async_loop *loop) {
+#ifndef ASYNC_NO_OS
+    async_dump(loop, stderr);
+#endif
+    async__cancel_all(loop);
+    return 1;
+}
+
+/* What every pass does, async_run's and async_step's alike, once the OS
+ * has been looked at: fire the due timers and callbacks, then run the tasks
+ * that are ready (those made ready meanwhile wait for the next pass). */
+static inline void async__pass(async_loop *loop) {
+    if (loop->heap) async__fire_timers(loop);
+    async__run_ready(loop);
+}
+
 static inline int async__run(async_loop *loop, async_task *until) {
-    int rc = ASYNC_OK;
+    int rc = ASYNC_OK, deadlocked = 0;
     if (!loop) return ASYNC_EINVAL;
     ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
                       "async_run: the loop is already running (called from "
@@ -2323,7 +2801,9 @@ static inline int async__run(async_loop *loop, async_task *until) {
     if (!(loop->flags & ASYNC_VIRTUAL) && !loop->clock) return ASYNC_ENOCLOCK;
     loop->flags |= ASYNC__L_RUNNING;
     for (;;) {
-        if (until ? until->node.magic != ASYNC__LIVE : loop->ntasks == 0) {
+        if (until ? until->node.magic != ASYNC__LIVE
+                  : loop->ntasks == 0 &&
+                        (loop->nhandles == 0 || (loop->flags & ASYNC__L_TASKS_ONLY))) {
 #ifdef ASYNC__IO
             if (!until && ASYNC__INBOX(loop)) { /* a call may spawn more */
                 async__drain_inbox(loop);
@@ -2335,6 +2815,11 @@ static inline int async__run(async_loop *loop, async_task *until) {
         if (!loop->head) {
             uint64_t deadline = loop->heap ? loop->heap->deadline : UINT64_MAX;
             if (!loop->heap && !ASYNC__IO_BUSY(loop)) {
+                if ((loop->flags & ASYNC_CLEANUP_ON_DEADLOCK) && !deadlocked) {
+                    deadlocked = async__deadlock_cleanup(loop);
+                    until = NULL; /* every task is cancelled: wait for all */
+                    continue;
+                }
                 rc = ASYNC_EDEADLK;
                 break;
             }
@@ -2358,14 +2843,52 @@ static inline int async__run(async_loop *loop, async_task *until) {
             async__drain_inbox(loop); /* ...and calls from other threads */
         }
 #endif
-        if (loop->heap) async__fire_timers(loop);
-        async__run_ready(loop);
+        async__pass(loop);
     }
     loop->flags &= ~ASYNC__L_RUNNING;
-    return rc;
+    return deadlocked ? ASYNC_EDEADLK : rc;
 }
 
 static inline int async_run(async_loop *loop) { return async__run(loop, NULL); }
+
+static inline int async_loop_shutdown(async_loop *loop) {
+    int rc;
+    if (!loop) return ASYNC_EINVAL;
+    ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
+                      "async_loop_shutdown: the loop is running (called from "
+                      "inside one of its own tasks)", loop->current);
+    async__cancel_all(loop);
+    loop->flags |= ASYNC__L_TASKS_ONLY;
+    rc = async__run(loop, NULL);
+    loop->flags &= ~ASYNC__L_TASKS_ONLY;
+    return rc;
+}
+
+static inline uint64_t async_next_deadline(async_loop *loop) {
+    if (loop->head) return 0;
+    return loop->heap ? loop->heap->deadline : UINT64_MAX;
+}
+
+static inline int async_step(async_loop *loop) {
+    ASYNC_ASSERT(!(loop->flags & ASYNC__L_RUNNING),
+                 "async_step: the loop is already running (called from inside "
+                 "one of its own tasks)");
+    loop->flags |= ASYNC__L_RUNNING;
+#ifdef ASYNC__IO
+    if (loop->wakefd >= 0) async__io_poll(loop, 0);
+#endif
+    if ((loop->flags & ASYNC_VIRTUAL) && !loop->head && loop->heap &&
+        loop->heap->deadline > loop->now)
+        loop->now = loop->heap->deadline;
+    async__pass(loop);
+#ifdef ASYNC__EPOLL
+    /* keep the backend fd honest: it turns readable at the next deadline */
+    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed)
+        async__timerfd_arm(loop, loop->heap->deadline, 0);
+#endif
+    loop->flags &= ~ASYNC__L_RUNNING;
+    return (int)loop->ntasks;
+}
 
 static inline int async_run_until(async_loop *loop, async_task *task) {
     if (!task) return ASYNC_EINVAL;
@@ -2375,13 +2898,143 @@ static inline int async_run_until(async_loop *loop, async_task *task) {
     return async__run(loop, task);
 }
 
+#ifndef ASYNC_NO_OS
+/* ---- async_main and signals ---------------------------------------------------
+ * The handler only records the signal and wakes the loop (with I/O: a call
+ * through the lock-free inbox, async-signal-safe; without: the loop's idle
+ * sleep returns early with EINTR and the idle hook below looks); the loop's
+ * thread does the cancelling. */
+typedef struct async__main_ctl {
+    async_loop *loop;
+    async_task *task;
+    volatile sig_atomic_t signo;  /* the first SIGINT/SIGTERM, or 0 */
+    int seen;                     /* the loop acted on it */
+    int installed[2];             /* our handler is in place for SIGINT, SIGTERM */
+#ifdef ASYNC__IO
+    async_call call;
+#else
+    async_idle_fn idle;
+    void *ctx;
+#endif
+} async__main_ctl;
+
+static inline async__main_ctl **async__main_slot(void) {
+    static async__main_ctl *async__signal_target; /* the one global: see async_main */
+    return &async__signal_target;
+}
+
+static inline void async__main_act(async__main_ctl *m) {
+    if (m->seen || !m->signo) return;
+    m->seen = 1;
+    if (m->task->node.magic == ASYNC__LIVE) async_cancel(m->task);
+}
+
+#ifdef ASYNC__IO
+static inline void async__main_call(async_loop *loop, void *arg) {
+    (void)loop;
+    async__main_act((async__main_ctl *)arg);
+}
+#else
+static inline void async__main_idle(void *ctx, uint64_t deadline) {
+    async__main_ctl *m = (async__main_ctl *)ctx;
+    m->idle(m->ctx, deadline);
+    async__main_act(m);
+}
+#endif
+
+static inline void async__main_on_signal(int sig) {
+    async__main_ctl *m = *async__main_slot();
+    int saved = errno;
+    if (m && !m->signo) {
+        m->signo = sig;
+#ifdef ASYNC__IO
+        async_call_soon_threadsafe(m->loop, &m->call, async__main_call, m);
+#endif
+    }
+    errno = saved;
+}
+
+/* Install the handler where the disposition is the default one; it resets
+ * itself to the default when it runs (a second signal acts as usual). */
+static inline void async__main_signals(async__main_ctl *m, int on) {
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    int i;
+    for (i = 0; i < 2; i++) {
+#ifdef SA_RESETHAND
+        struct sigaction sa, old;
+        if (on) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = async__main_on_signal;
+            sa.sa_flags = SA_RESETHAND;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+                sigaction(sigs[i], &sa, NULL) == 0)
+                m->installed[i] = 1;
+        } else if (m->installed[i] && sigaction(sigs[i], NULL, &old) == 0 &&
+                   old.sa_handler == async__main_on_signal) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = SIG_DFL;
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, NULL);
+        }
+#else /* ISO C signal(): one-shot on the systems that lack sigaction */
+        if (on) {
+            void (*old)(int) = signal(sigs[i], async__main_on_signal);
+            if (old == SIG_DFL)
+                m->installed[i] = 1;
+            else if (old != SIG_ERR)
+                signal(sigs[i], old);
+        } else if (m->installed[i] && !m->signo) {
+            signal(sigs[i], SIG_DFL);
+        }
+#endif
+    }
+}
+#endif /* ASYNC_NO_OS */
+
 static inline int async_main(async_fn fn, void *state, unsigned flags) {
     async_loop loop;
     async_task task;
-    int rc = async_loop_init(&loop, flags);
+    int rc = async_loop_init(&loop, flags | ASYNC_CLEANUP_ON_DEADLOCK);
+#ifndef ASYNC_NO_OS
+    async__main_ctl ctl, **slot = async__main_slot(), *outer = *slot;
+#endif
     task.node.magic = 0; /* fresh storage: not a pending task */
     if (rc == ASYNC_OK) rc = async_spawn(&loop, &task, fn, state);
-    if (rc == ASYNC_OK) rc = async_run(&loop);
+#ifndef ASYNC_NO_OS
+    memset(&ctl, 0, sizeof ctl);
+    ctl.loop = &loop;
+    ctl.task = &task;
+    /* Only the outermost async_main of the process takes the signals. */
+    if (rc == ASYNC_OK && !outer) {
+#ifdef ASYNC__IO
+        if (async_loop_prepare(&loop) == ASYNC_OK) {
+            *slot = &ctl;
+            async__main_signals(&ctl, 1);
+        }
+#else
+        ctl.idle = loop.idle;
+        ctl.ctx = loop.ctx;
+        loop.idle = async__main_idle;
+        loop.ctx = &ctl;
+        *slot = &ctl;
+        async__main_signals(&ctl, 1);
+#endif
+    }
+#endif
+    if (rc == ASYNC_OK) rc = async_run_until(&loop, &task);
+    if (rc == ASYNC_OK && loop.ntasks) rc = async_loop_shutdown(&loop);
+#ifndef ASYNC_NO_OS
+    if (*slot == &ctl) {
+        /* Known window: a signal delivered to another thread between its
+         * read of the slot and our clearing it may still post its call
+         * while the loop closes (the close waits for callers in flight;
+         * one that has read the slot but not yet entered is not seen). */
+        async__main_signals(&ctl, 0);
+        *slot = NULL;
+        if (ctl.signo && (rc == ASYNC_OK || rc == ASYNC_EDEADLK)) rc = 128 + (int)ctl.signo;
+    }
+#endif
     async_loop_close(&loop);
     return rc;
 }
@@ -2394,6 +3047,56 @@ static inline void async_gather_init(async_gather *g, async_task *const *tasks,
     g->n = n;
     g->i = 0;
     g->results = results;
+    g->failed = -1;
+    g->error = 0;
+    g->coros = NULL;
+}
+
+static inline int async__task_failed(const async_task *t);
+static inline int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
+                                       async_waiter *waiters, async_task *const *tasks,
+                                       size_t n, int when);
+static inline int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws);
+
+/* Wait for the first failure (or the end), cancel the rest, and wait for
+ * every task in the shielded finally section, as async_gather_fn does. */
+static inline int async_gather_fail_fast_fn(async_task *task, void *state) {
+    async_gather *g = (async_gather *)state;
+    intptr_t cancelled = 0;
+    size_t i;
+    ASYNC_BEGIN(task, g);
+    ASYNC_WAIT_TASKS(&g->ws, g->ws.w, g->tasks, g->n, ASYNC_FIRST_EXCEPTION);
+    ASYNC_FINALLY;
+    if (g->ws.first_failed) {
+        for (i = 0; i < g->n; i++)
+            if (g->tasks[i] == g->ws.first_failed) g->failed = (long)i;
+        g->error = async__frame_of(g->ws.first_failed->state)->result;
+    }
+    for (i = 0; i < g->n; i++) async_cancel(g->tasks[i]); /* done ones: no-op */
+    for (g->i = 0; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
+    for (i = 0; i < g->n; i++) {
+        if (g->results) g->results[i] = async_task_result(g->tasks[i]);
+        cancelled += async_task_state(g->tasks[i]) == ASYNC_CANCELLED;
+    }
+    g->frame.result = cancelled;
+    ASYNC_END;
+}
+
+static inline void async_coro_init(async_coro *c, async_fn fn, void *state) {
+    c->task.node.magic = 0; /* fresh storage: not a pending task */
+    c->fn = fn;
+    c->state = state;
+}
+
+static inline void async__gather_spawn(async_gather *g, async_loop *loop, async_coro *c) {
+    size_t i;
+    g->coros = c;
+    for (i = 0; i < g->n; i++) async_spawn(loop, &c[i].task, c[i].fn, c[i].state);
+}
+
+/* The i-th task: from the caller's array, or inside the coroutines. */
+static inline async_task *async__gather_task(const async_gather *g, size_t i) {
+    return g->tasks ? g->tasks[i] : &g->coros[i].task;
 }
 
 static inline int async_gather_fn(async_task *task, void *state) {
@@ -2401,17 +3104,17 @@ static inline int async_gather_fn(async_task *task, void *state) {
     intptr_t cancelled = 0;
     size_t i;
     ASYNC_BEGIN(task, g);
-    for (g->i = 0; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
+    for (g->i = 0; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(async__gather_task(g, g->i));
     ASYNC_FINALLY;
     /* Interrupted (cancelled, or a timeout of the caller's): like asyncio,
      * cancel what is still running, and return only once every one has
      * finished (the finally section is shielded, so these waits are not
      * cut short): the caller may free their state as soon as we return. */
-    for (i = g->i; i < g->n; i++) async_cancel(g->tasks[i]);
-    for (; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(g->tasks[g->i]);
+    for (i = g->i; i < g->n; i++) async_cancel(async__gather_task(g, i));
+    for (; g->i < g->n; g->i++) ASYNC_AWAIT_TASK(async__gather_task(g, g->i));
     for (i = 0; i < g->n; i++) {
-        if (g->results) g->results[i] = async_task_result(g->tasks[i]);
-        cancelled += async_task_state(g->tasks[i]) == ASYNC_CANCELLED;
+        if (g->results) g->results[i] = async_task_result(async__gather_task(g, i));
+        cancelled += async_task_state(async__gather_task(g, i)) == ASYNC_CANCELLED;
     }
     g->frame.result = cancelled;
     ASYNC_END;
@@ -2550,6 +3253,14 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
                       msg, async__list_task(first_waiter))
 #define ASYNC__CHECK_NOT_HELD(obj, held, msg)                                 \
     ASYNC_ASSERT((obj)->live != ASYNC__OBJ_LIVE(obj) || !(held), msg)
+/* *_destroy: no task may still wait on `list`; then the object is out of
+ * use (a later wait on it is caught). */
+#define ASYNC__RETIRE(obj, list, msg)                                         \
+    do {                                                                      \
+        ASYNC__CHECK_UNUSED((obj), (obj)->list, msg);                         \
+        (obj)->live = ASYNC__OBJ_DEAD(obj);                                   \
+        (obj)->list = NULL;                                                   \
+    } while (0)
 static inline const async_task *async__list_task(const async__node *n) {
     return n && ASYNC__IS_TASK(n) ? (const async_task *)(const void *)n : NULL;
 }
@@ -2565,7 +3276,78 @@ static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
     q->held_items = q->held_slots = q->unfinished = 0;
     q->getters = q->putters = q->joiners = NULL;
     q->closed = 0;
+    q->order = ASYNC__Q_FIFO;
+    q->cmp = NULL;
+    q->seq = 0;
     return ASYNC_OK;
+}
+
+static inline int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
+                                        size_t elem_size) {
+    int rc = async_queue_init(q, buf, capacity, elem_size);
+    if (rc == ASYNC_OK) q->order = ASYNC__Q_LIFO;
+    return rc;
+}
+
+static inline int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
+                                            size_t elem_size,
+                                            int (*cmp)(const void *a, const void *b)) {
+    int rc;
+    if (!cmp) return ASYNC_EINVAL;
+    rc = async_queue_init(q, buf, capacity, elem_size);
+    if (rc != ASYNC_OK) return rc;
+    q->order = ASYNC__Q_PRIORITY;
+    q->cmp = cmp;
+    return ASYNC_OK;
+}
+
+/* ---- the priority queue's heap: slot i holds an item, then its put number
+ * (8 bytes, copied with memcpy: the buffer has no alignment promise).
+ * Invariant: no slot comes before its parent (cmp, then put number), so
+ * slot 0 is the next to take. */
+static inline unsigned char *async__pq_slot(const async_queue *q, size_t i) {
+    return q->buf + i * (q->size + 8u);
+}
+static inline int async__pq_before(const async_queue *q, size_t a, size_t b) {
+    unsigned char *x = async__pq_slot(q, a), *y = async__pq_slot(q, b);
+    uint64_t sx, sy;
+    int c = q->cmp(x, y);
+    if (c) return c < 0;
+    memcpy(&sx, x + q->size, 8);
+    memcpy(&sy, y + q->size, 8);
+    return sx < sy;
+}
+static inline void async__pq_swap(const async_queue *q, size_t a, size_t b) {
+    unsigned char *x = async__pq_slot(q, a), *y = async__pq_slot(q, b);
+    size_t i, n = q->size + 8u;
+    for (i = 0; i < n; i++) {
+        unsigned char c = x[i];
+        x[i] = y[i];
+        y[i] = c;
+    }
+}
+static inline void async__pq_store(async_queue *q, const void *item) {
+    size_t i = q->count;
+    memcpy(async__pq_slot(q, i), item, q->size);
+    memcpy(async__pq_slot(q, i) + q->size, &q->seq, 8);
+    q->seq++;
+    while (i > 0 && async__pq_before(q, i, (i - 1) / 2)) {
+        async__pq_swap(q, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+static inline void async__pq_take(async_queue *q, void *item) {
+    size_t i = 0, n = q->count - 1;
+    memcpy(item, async__pq_slot(q, 0), q->size);
+    if (n > 0) memcpy(async__pq_slot(q, 0), async__pq_slot(q, n), q->size + 8u);
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && async__pq_before(q, l, m)) m = l;
+        if (l + 1 < n && async__pq_before(q, l + 1, m)) m = l + 1;
+        if (m == i) break;
+        async__pq_swap(q, i, m);
+        i = m;
+    }
 }
 
 static inline size_t async_queue_size(const async_queue *q) { return q->count; }
@@ -2597,14 +3379,23 @@ static inline void async__queue_hand_slot(async_loop *loop, async_queue *q) {
 }
 
 static inline void async__queue_store(async_queue *q, const void *item) {
-    memcpy(q->buf + ((q->head + q->count) % q->cap) * q->size, item, q->size);
+    if (q->order == ASYNC__Q_PRIORITY)
+        async__pq_store(q, item);
+    else
+        memcpy(q->buf + ((q->head + q->count) % q->cap) * q->size, item, q->size);
     q->count++;
     q->unfinished++;
 }
 
 static inline void async__queue_take(async_queue *q, void *item) {
-    memcpy(item, q->buf + q->head * q->size, q->size);
-    q->head = (q->head + 1) % q->cap;
+    if (q->order == ASYNC__Q_PRIORITY) {
+        async__pq_take(q, item);
+    } else if (q->order == ASYNC__Q_LIFO) {
+        memcpy(item, q->buf + ((q->head + q->count - 1) % q->cap) * q->size, q->size);
+    } else {
+        memcpy(item, q->buf + q->head * q->size, q->size);
+        q->head = (q->head + 1) % q->cap;
+    }
     q->count--;
 }
 
@@ -2750,11 +3541,9 @@ static inline void async_event_init(async_event *e) {
     e->waiters = NULL;
 }
 static inline void async_event_destroy(async_event *e) {
-    ASYNC__CHECK_UNUSED(e, e->waiters,
-                        "async_event_destroy: tasks still wait on the event "
-                        "(they would never wake)");
-    e->live = ASYNC__OBJ_DEAD(e);
-    e->waiters = NULL;
+    ASYNC__RETIRE(e, waiters,
+                  "async_event_destroy: tasks still wait on the event "
+                  "(they would never wake)");
 }
 static inline void async_event_set(async_event *e) {
     async_loop *loop = async__list_loop(e->waiters);
@@ -2876,10 +3665,13 @@ static inline int async_group_init(async_group *g, async_waiter *waiters,
     return ASYNC_OK;
 }
 
+/* Cancel the members still running: those whose waiter is still linked
+ * to them.  A member that ended may have had its storage spawned again
+ * (into another group, say): that task is not ours to cancel. */
 static inline void async__group_cancel_all(async_group *g) {
     size_t i;
     for (i = 0; i < g->n; i++)
-        if (!async_task_done(g->w[i].task)) async_cancel(g->w[i].task);
+        if (g->w[i].node.where == ASYNC__W_WAITING) async_cancel(g->w[i].task);
 }
 
 static inline void async__group_notify(async_waiter *w, async_loop *loop) {
@@ -2939,6 +3731,528 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
+/* ---- unbounded queues ------------------------------------------------------------ */
+
+static inline int async_lqueue_init(async_lqueue *q) {
+    if (!q) return ASYNC_EINVAL;
+    q->head = q->tail = NULL;
+    q->count = q->held = 0;
+    q->getters = NULL;
+    q->closed = 0;
+    q->live = ASYNC__OBJ_LIVE(q);
+    return ASYNC_OK;
+}
+
+static inline void async_lqueue_destroy(async_lqueue *q) {
+    ASYNC__CHECK_NOT_HELD(q, q->held,
+                          "async_lqueue_destroy: a woken task has not yet taken "
+                          "the item handed to it");
+    ASYNC__RETIRE(q, getters,
+                  "async_lqueue_destroy: tasks still wait on the queue "
+                  "(they would never wake)");
+}
+
+static inline size_t async_lqueue_size(const async_lqueue *q) { return q->count; }
+
+static inline async_qlink *async__lq_take(async_lqueue *q) {
+    async_qlink *l = q->head;
+    q->head = l->next;
+    if (!q->head) q->tail = NULL;
+    q->count--;
+    l->next = NULL;
+    return l;
+}
+
+static inline void async__lq_hand(async_lqueue *q) {
+    async_loop *loop = async__list_loop(q->getters);
+    if (loop && q->count > q->held) {
+        q->held++;
+        async__wake_one(loop, &q->getters, 1);
+    }
+}
+
+static inline int async_lqueue_put(async_lqueue *q, async_qlink *item) {
+    ASYNC_ASSERT(q->live == ASYNC__OBJ_LIVE(q),
+                 "async_lqueue_put: the queue was never initialised or was destroyed");
+    if (q->closed) return ASYNC_ECLOSED;
+    item->next = NULL;
+    if (q->tail)
+        q->tail->next = item;
+    else
+        q->head = item;
+    q->tail = item;
+    q->count++;
+    async__lq_hand(q);
+    return ASYNC_OK;
+}
+
+static inline int async_lqueue_try_get(async_lqueue *q, async_qlink **item) {
+    if (q->count <= q->held) return q->closed ? ASYNC_ECLOSED : ASYNC_EAGAIN;
+    *item = async__lq_take(q);
+    return ASYNC_OK;
+}
+
+static inline void async_lqueue_close(async_lqueue *q) {
+    async_loop *loop = async__list_loop(q->getters);
+    q->closed = 1;
+    if (loop) async__wake_all(loop, &q->getters, 0);
+}
+
+static inline int async__lget_start(async_task *t, async_frame *f, async_lqueue *q,
+                                    async_qlink **item) {
+    int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(q->live == ASYNC__OBJ_LIVE(q),
+                      "ASYNC_LQUEUE_GET: the queue was never initialised or was destroyed", t);
+    if (r != ASYNC_OK) return r;
+    if (q->count > q->held && !q->getters) {
+        *item = async__lq_take(q);
+        return ASYNC_OK;
+    }
+    if (q->closed && q->count <= q->held) return ASYNC_ECLOSED;
+    return async__park(t, &q->getters);
+}
+
+static inline int async__lget_resume(async_task *t, async_frame *f, async_lqueue *q,
+                                     async_qlink **item) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t)) {
+        ASYNC_ASSERT_TASK(q->held > 0,
+                          "ASYNC_LQUEUE_GET: the queue was initialised again while "
+                          "an item was handed to this task", t);
+        q->held--;
+        if (r != ASYNC_OK) { /* pass the item on */
+            async__lq_hand(q);
+            return r;
+        }
+        *item = async__lq_take(q);
+        return ASYNC_OK;
+    }
+    if (r != ASYNC_OK) return r;
+    if (q->count > q->held) { /* woken by close: drain */
+        *item = async__lq_take(q);
+        return ASYNC_OK;
+    }
+    if (q->closed) return ASYNC_ECLOSED;
+    return async__park(t, &q->getters);
+}
+
+/* ---- loop callbacks ------------------------------------------------------------ */
+
+static inline int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
+                                void (*fn)(async_loop *, void *), void *arg) {
+    if (!loop || !h || !fn) return ASYNC_EINVAL;
+    /* h may be fresh storage: not read.  The heap root is checked by address. */
+    ASYNC_ASSERT(loop->heap != &h->node,
+                 "async_call_*: the handle is still scheduled (cancel it first)");
+    h->node.magic = ASYNC__K_CALL;
+    h->node.deadline = when_ns;
+    h->fn = fn;
+    h->arg = arg;
+    h->loop = loop;
+    loop->nhandles++;
+    async__heap_insert(loop, &h->node);
+    return ASYNC_OK;
+}
+
+static inline int async_call_soon(async_loop *loop, async_handle *h,
+                                  void (*fn)(async_loop *, void *), void *arg) {
+    return async_call_at(loop, h, loop ? loop->now : 0, fn, arg);
+}
+
+static inline int async_call_later(async_loop *loop, async_handle *h, double seconds,
+                                   void (*fn)(async_loop *, void *), void *arg) {
+    if (!loop) return ASYNC_EINVAL;
+    return async_call_at(loop, h, async__add_ns(async_now(loop), async_seconds_to_ns(seconds)),
+                         fn, arg);
+}
+
+static inline int async_handle_pending(const async_handle *h) {
+    return h->node.magic == ASYNC__K_CALL && h->node.where == ASYNC__W_SLEEPING;
+}
+
+static inline int async_handle_cancel(async_handle *h) {
+    if (!async_handle_pending(h)) return 0;
+    async__heap_remove(h->loop, &h->node);
+    h->loop->nhandles--;
+    return 1;
+}
+
+/* Its time has come (from the timer walk: nothing else is in progress). */
+static inline void async__handle_fire(async_loop *loop, async_handle *h) {
+    loop->nhandles--;
+    h->fn(loop, h->arg);
+}
+
+/* ---- done callbacks ---------------------------------------------------------------- */
+
+static inline void async__done_cb_notify(async_waiter *w, async_loop *loop) {
+    async_done_callback *cb = (async_done_callback *)(void *)w;
+    async_call_soon(loop, &cb->h, cb->h.fn, cb->h.arg);
+}
+
+/* Watch `list` (a future's or a task's), or schedule at once if done. */
+static inline int async__done_cb_add(async_loop *loop, async__node **list, int done,
+                                     async_task *task, async_done_callback *cb,
+                                     void (*fn)(async_loop *, void *), void *arg) {
+    if (!cb || !fn) return ASYNC_EINVAL;
+    cb->h.node.magic = 0;
+    cb->h.fn = fn;
+    cb->h.arg = arg;
+    cb->w.node.magic = ASYNC__K_WAITER;
+    cb->w.node.where = ASYNC__W_IDLE;
+    cb->w.notify = async__done_cb_notify;
+    cb->w.ctx = cb;
+    cb->w.task = task;
+    if (done) return async_call_soon(loop, &cb->h, fn, arg);
+    async__list_push(list, &cb->w.node);
+    return ASYNC_OK;
+}
+
+static inline int async_task_add_done_callback(async_task *task, async_done_callback *cb,
+                                               void (*fn)(async_loop *, void *), void *arg) {
+    if (!task) return ASYNC_EINVAL;
+    ASYNC_ASSERT(ASYNC__SPAWNED(task),
+                 "async_task_add_done_callback: the task was never spawned");
+    return async__done_cb_add(task->loop, &task->waiters, task->node.magic != ASYNC__LIVE,
+                              task, cb, fn, arg);
+}
+
+static inline int async_done_callback_remove(async_done_callback *cb) {
+    if (cb->w.node.where == ASYNC__W_WAITING) {
+        async__list_remove(&cb->w.node);
+        return 1;
+    }
+    return async_handle_cancel(&cb->h);
+}
+
+/* ---- futures ----------------------------------------------------------------------- */
+
+static inline int async_future_init(async_future *f, async_loop *loop) {
+    if (!f || !loop) return ASYNC_EINVAL;
+    f->loop = loop;
+    f->waiters = NULL;
+    f->result = 0;
+    f->state = ASYNC_PENDING;
+    f->error = 0;
+    f->live = ASYNC__OBJ_LIVE(f);
+    return ASYNC_OK;
+}
+
+static inline void async_future_destroy(async_future *f) {
+    ASYNC__RETIRE(f, waiters,
+                  "async_future_destroy: tasks or done callbacks still "
+                  "wait on the future (they would never wake)");
+}
+
+static inline int async__future_complete(async_future *f, int state, intptr_t result,
+                                         int error) {
+    ASYNC_ASSERT(f->live == ASYNC__OBJ_LIVE(f),
+                 "a future was completed before async_future_init (or after destroy)");
+    if (f->state != ASYNC_PENDING) return ASYNC_EINVAL;
+    f->state = state;
+    f->result = result;
+    f->error = error;
+    async__wake_all(f->loop, &f->waiters, 1);
+    return ASYNC_OK;
+}
+
+static inline int async_future_set_result(async_future *f, intptr_t value) {
+    return async__future_complete(f, ASYNC_DONE, value, 0);
+}
+static inline int async_future_set_error(async_future *f, int code) {
+    if (code >= 0) return ASYNC_EINVAL;
+    return async__future_complete(f, ASYNC_DONE, 0, code);
+}
+static inline int async_future_cancel(async_future *f) {
+    return async__future_complete(f, ASYNC_CANCELLED, 0, 0) == ASYNC_OK;
+}
+static inline int async_future_done(const async_future *f) { return f->state != ASYNC_PENDING; }
+static inline intptr_t async_future_result(const async_future *f) { return f->result; }
+static inline int async_future_status(const async_future *f) {
+    if (f->state == ASYNC_PENDING) return ASYNC_EAGAIN;
+    if (f->state == ASYNC_CANCELLED) return ASYNC_ECANCELED;
+    return f->error;
+}
+
+static inline int async_future_add_done_callback(async_future *f, async_done_callback *cb,
+                                                 void (*fn)(async_loop *, void *),
+                                                 void *arg) {
+    if (!f) return ASYNC_EINVAL;
+    return async__done_cb_add(f->loop, &f->waiters, f->state != ASYNC_PENDING, NULL, cb, fn,
+                              arg);
+}
+
+static inline int async__future_start(async_task *t, async_frame *f, async_future *fu) {
+    int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(fu->live == ASYNC__OBJ_LIVE(fu),
+                      "ASYNC_FUTURE_AWAIT: the future was never initialised or was destroyed",
+                      t);
+    if (r != ASYNC_OK) return r;
+    return fu->state != ASYNC_PENDING ? async_future_status(fu) : async__park(t, &fu->waiters);
+}
+
+static inline int async__future_resume(async_task *t, async_frame *f, async_future *fu) {
+    async__take_grant(t);
+    return async__future_start(t, f, fu);
+}
+
+#ifdef ASYNC__IO
+static inline void async__future_deliver(async_loop *loop, void *arg) {
+    async_future *f = (async_future *)arg;
+    (void)loop;
+    if (f->ts_error)
+        async_future_set_error(f, f->ts_error);
+    else
+        async_future_set_result(f, f->ts_result);
+}
+static inline int async_future_set_result_threadsafe(async_future *f, intptr_t value) {
+    f->ts_result = value;
+    f->ts_error = 0;
+    return async_call_soon_threadsafe(f->loop, &f->call, async__future_deliver, f);
+}
+static inline int async_future_set_error_threadsafe(async_future *f, int code) {
+    if (code >= 0) return ASYNC_EINVAL;
+    f->ts_result = 0;
+    f->ts_error = code;
+    return async_call_soon_threadsafe(f->loop, &f->call, async__future_deliver, f);
+}
+#endif
+
+/* ---- conditions ------------------------------------------------------------------ */
+
+static inline int async_condition_init(async_condition *c, async_lock *lock) {
+    if (!c || !lock) return ASYNC_EINVAL;
+    c->lock = lock;
+    c->waiters = NULL;
+    c->live = ASYNC__OBJ_LIVE(c);
+    return ASYNC_OK;
+}
+
+static inline void async_condition_destroy(async_condition *c) {
+    ASYNC__RETIRE(c, waiters,
+                  "async_condition_destroy: tasks still wait on the "
+                  "condition (they would never wake)");
+}
+
+/* A notified waiter queues for the lock without running: the lock's next
+ * release hands it over (or now, if the lock is free). */
+static inline void async_condition_notify(async_condition *c, size_t n) {
+    async_semaphore *s = &c->lock->sem;
+    async_loop *loop = async__list_loop(c->waiters);
+    while (n-- > 0) {
+        async__node *w = async__list_pop(&c->waiters);
+        if (!w) break;
+        if (s->value > 0 && !s->waiters) {
+            s->value--;
+            s->held++;
+            async__wake(loop, w, 1);
+        } else {
+            async__list_push(&s->waiters, w);
+        }
+    }
+}
+
+static inline void async_condition_notify_all(async_condition *c) {
+    async_condition_notify(c, (size_t)-1);
+}
+
+static inline int async__cond_start(async_task *t, async_frame *f, async_condition *c) {
+    int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(c->live == ASYNC__OBJ_LIVE(c),
+                      "ASYNC_COND_WAIT: the condition was never initialised or was destroyed",
+                      t);
+    ASYNC_ASSERT_TASK(c->lock->owner == t,
+                      "ASYNC_COND_WAIT: the task does not hold the condition's lock", t);
+    if (r != ASYNC_OK) return r;
+    async__lock_release(t, c->lock);
+    return async__park(t, &c->waiters);
+}
+
+/* Woken with the lock handed over: done.  Woken otherwise (cancelled, timed
+ * out): take the lock back first, waiting for it whatever else happens, so
+ * the caller always holds it when the wait returns. */
+static inline int async__cond_resume(async_task *t, async_frame *f, async_condition *c) {
+    async_semaphore *s = &c->lock->sem;
+    if (async__take_grant(t)) {
+        ASYNC_ASSERT_TASK(s->held > 0,
+                          "ASYNC_COND_WAIT: the lock was initialised again while "
+                          "handed to this task", t);
+        s->held--;
+    } else if (async_semaphore_try_acquire(s) != ASYNC_OK) {
+        return async__park(t, &s->waiters);
+    }
+    c->lock->owner = t;
+    return async__intr_status(t, f);
+}
+
+/* ---- barriers ------------------------------------------------------------------- */
+
+static inline int async_barrier_init(async_barrier *b, size_t parties) {
+    if (!b || parties < 1) return ASYNC_EINVAL;
+    b->parties = parties;
+    b->count = 0;
+    b->broken = 0;
+    b->waiters = NULL;
+    b->live = ASYNC__OBJ_LIVE(b);
+    return ASYNC_OK;
+}
+
+static inline void async_barrier_destroy(async_barrier *b) {
+    ASYNC__RETIRE(b, waiters,
+                  "async_barrier_destroy: tasks still wait at the barrier "
+                  "(they would never wake)");
+}
+
+/* Wake every waiter without the grant: they report ASYNC_EBROKEN. */
+static inline void async__barrier_break(async_barrier *b) {
+    async_loop *loop = async__list_loop(b->waiters);
+    b->count = 0;
+    if (loop) async__wake_all(loop, &b->waiters, 0);
+}
+
+static inline void async_barrier_abort(async_barrier *b) {
+    b->broken = 1;
+    async__barrier_break(b);
+}
+static inline void async_barrier_reset(async_barrier *b) {
+    async__barrier_break(b);
+    b->broken = 0;
+}
+static inline size_t async_barrier_waiting(const async_barrier *b) { return b->count; }
+static inline int async_barrier_broken(const async_barrier *b) { return b->broken; }
+
+static inline int async__barrier_start(async_task *t, async_frame *f, async_barrier *b,
+                                       size_t *index) {
+    int r = async__intr_status(t, f);
+    ASYNC_ASSERT_TASK(b->live == ASYNC__OBJ_LIVE(b),
+                      "ASYNC_BARRIER_WAIT: the barrier was never initialised or was destroyed",
+                      t);
+    if (r != ASYNC_OK) return r;
+    if (b->broken) return ASYNC_EBROKEN;
+    if (index) *index = b->count;
+    if (++b->count < b->parties) return async__park(t, &b->waiters);
+    b->count = 0; /* the last one: everybody goes */
+    if (b->waiters) async__wake_all(t->loop, &b->waiters, 1);
+    return ASYNC_OK;
+}
+
+static inline int async__barrier_resume(async_task *t, async_frame *f, async_barrier *b) {
+    int r = async__intr_status(t, f);
+    if (async__take_grant(t)) /* passed; an interruption shows at the next wait */
+        return r == ASYNC__UNWIND ? r : ASYNC_OK;
+    if (r != ASYNC_OK) { /* cancelled or timed out: leave the barrier */
+        if (b->count > 0) b->count--;
+        return r;
+    }
+    return ASYNC_EBROKEN; /* woken without passing: aborted or reset */
+}
+
+/* ---- asyncio.wait ------------------------------------------------------------------ */
+
+static inline int async__task_failed(const async_task *t) {
+    return t->node.magic != ASYNC__LIVE && !(t->node.flags & ASYNC__T_CANCEL) &&
+           async__frame_of(t->state)->result < 0;
+}
+
+static inline int async__waitset_met(const async_wait *ws) {
+    if (ws->when == ASYNC_FIRST_COMPLETED) return ws->done > 0 || ws->n == 0;
+    if (ws->when == ASYNC_FIRST_EXCEPTION && ws->failed) return 1;
+    return ws->done == ws->n;
+}
+
+static inline void async__waitset_notify(async_waiter *w, async_loop *loop) {
+    async_wait *ws = (async_wait *)w->ctx;
+    ws->done++;
+    if (async__task_failed(w->task) && !ws->failed) {
+        ws->failed = 1;
+        ws->first_failed = w->task;
+    }
+    if (async__waitset_met(ws)) async__wake_all(loop, &ws->waiter, 1);
+}
+
+/* Count what is done; if that is not enough, watch the others and park. */
+static inline int async__waitset_park(async_task *t, async_wait *ws) {
+    size_t i;
+    ws->done = 0;
+    ws->failed = 0;
+    ws->first_failed = NULL;
+    for (i = 0; i < ws->n; i++) {
+        ASYNC_ASSERT_TASK(ASYNC__SPAWNED(ws->tasks[i]),
+                          "ASYNC_WAIT_TASKS: one of the tasks was never spawned", t);
+        if (ws->tasks[i]->node.magic != ASYNC__LIVE) {
+            ws->done++;
+            if (async__task_failed(ws->tasks[i]) && !ws->failed) {
+                ws->failed = 1;
+                ws->first_failed = ws->tasks[i];
+            }
+        }
+    }
+    if (async__waitset_met(ws)) return ASYNC_OK;
+    for (i = 0; i < ws->n; i++) {
+        async_waiter *w = &ws->w[i];
+        w->node.magic = ASYNC__K_WAITER;
+        w->node.where = ASYNC__W_IDLE;
+        if (ws->tasks[i]->node.magic != ASYNC__LIVE) continue;
+        w->notify = async__waitset_notify;
+        w->ctx = ws;
+        w->task = ws->tasks[i];
+        async__list_push(&ws->tasks[i]->waiters, &w->node);
+    }
+    return async__park(t, &ws->waiter);
+}
+
+static inline int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
+                                       async_waiter *waiters, async_task *const *tasks,
+                                       size_t n, int when) {
+    int r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    ASYNC_ASSERT_TASK(when >= ASYNC_FIRST_COMPLETED && when <= ASYNC_ALL_COMPLETED,
+                      "ASYNC_WAIT_TASKS: `when` must be ASYNC_FIRST_COMPLETED, "
+                      "ASYNC_FIRST_EXCEPTION or ASYNC_ALL_COMPLETED", t);
+    ws->tasks = tasks;
+    ws->w = waiters;
+    ws->n = n;
+    ws->when = when;
+    ws->waiter = NULL;
+    return async__waitset_park(t, ws);
+}
+
+static inline int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws) {
+    size_t i;
+    int r;
+    async__take_grant(t);
+    for (i = 0; i < ws->n; i++) /* stop watching the others */
+        if (ws->w[i].node.where == ASYNC__W_WAITING) async__list_remove(&ws->w[i].node);
+    r = async__intr_status(t, f);
+    if (r != ASYNC_OK) return r;
+    return async__waitset_park(t, ws); /* met: OK; else (woken early) wait on */
+}
+
+/* ---- generators without a loop ---------------------------------------------------- */
+
+static inline async_iter *async__iter_start(async_iter *it, async_fn fn, void *gen_state) {
+    async_loop_init(&it->loop, ASYNC_VIRTUAL);
+    it->task.node.magic = 0; /* fresh storage */
+    async_spawn(&it->loop, &it->task, fn, gen_state);
+    return it;
+}
+
+/* One step of the generator: 1 with a value, 0 when it has ended. */
+static inline int async__iter_next(async_iter *it) {
+    if (it->task.node.magic != ASYNC__LIVE) return 0;
+    async__run_ready(&it->loop);
+    if (it->task.node.magic != ASYNC__LIVE) return 0;
+    ASYNC_ASSERT_TASK(it->task.node.where == ASYNC__W_READY,
+                      "ASYNC_FOR_EACH: the generator waited (slept or awaited): "
+                      "without a loop nothing can wake it; drive it from a task "
+                      "with ASYNC_NEXT", &it->task);
+    return 1;
+}
+
+static inline intptr_t async__iter_value(const async_iter *it) {
+    return async__frame_of(it->task.state)->result;
+}
+
 /* ==========================================================================
  * I/O implementation
  * ========================================================================== */
@@ -2949,9 +4263,9 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
 
 /* The loop's own pipe (poll backend): non-blocking and close-on-exec. */
 static inline int async__own_fd(int fd) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int fl = ASYNC_SYSCALL(fcntl)(fd, F_GETFL);
+    if (fl < 0 || ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
     return ASYNC_OK;
 }
 
@@ -2964,27 +4278,34 @@ static inline int async_loop_prepare(async_loop *loop) {
     if (!loop) return ASYNC_EINVAL;
     if (loop->wakefd >= 0) return ASYNC_OK;
 #ifdef ASYNC__EPOLL
-    loop->iofd = epoll_create1(EPOLL_CLOEXEC);
-    loop->timerfd = timerfd_create(ASYNC__MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    loop->iofd = ASYNC_SYSCALL(epoll_create1)(EPOLL_CLOEXEC);
+    loop->timerfd = ASYNC_SYSCALL(timerfd_create)(ASYNC__MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    loop->wakefd = ASYNC_SYSCALL(eventfd)(0, EFD_NONBLOCK | EFD_CLOEXEC);
     loop->wakefd_w = loop->wakefd;
     if (loop->iofd < 0 || loop->timerfd < 0 || loop->wakefd < 0) goto fail;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
     ev.data.ptr = &loop->timerfd;
-    if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, loop->timerfd, &ev) < 0) goto fail;
+    if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, loop->timerfd, &ev) < 0) goto fail;
     ev.data.ptr = &loop->wakefd;
-    if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) goto fail;
+    if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) goto fail;
 #else
-    if (pipe(p) < 0) goto fail;
+    if (ASYNC_SYSCALL(pipe)(p) < 0) goto fail;
     loop->wakefd = p[0];
     loop->wakefd_w = p[1];
     if (async__own_fd(p[0]) || async__own_fd(p[1])) goto fail;
 #endif
     return ASYNC_OK;
 fail : {
+    /* Nothing can have used the fds yet (other threads wait for prepare to
+     * succeed): close them as they are.  async_loop_close would drain the
+     * wake fd, which may still be blocking here. */
     int e = errno ? -errno : ASYNC_EINVAL;
-    async_loop_close(loop);
+    if (loop->iofd >= 0) ASYNC_SYSCALL(close)(loop->iofd);
+    if (loop->timerfd >= 0) ASYNC_SYSCALL(close)(loop->timerfd);
+    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) ASYNC_SYSCALL(close)(loop->wakefd_w);
+    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
+    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
     return e;
 }
 }
@@ -3004,17 +4325,17 @@ static inline void async_loop_close(async_loop *loop) {
             p.fd = loop->wakefd;
             p.events = POLLIN;
             p.revents = 0;
-            if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) poll(&p, 1, -1);
+            if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) ASYNC_SYSCALL(poll)(&p, 1, -1);
             async__drain_inbox(loop);
         }
         while (__atomic_load_n(&loop->calling, __ATOMIC_ACQUIRE)) {
         }
         async__drain_inbox(loop);
     }
-    if (loop->iofd >= 0) close(loop->iofd);
-    if (loop->timerfd >= 0) close(loop->timerfd);
-    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) close(loop->wakefd_w);
-    if (loop->wakefd >= 0) close(loop->wakefd);
+    if (loop->iofd >= 0) ASYNC_SYSCALL(close)(loop->iofd);
+    if (loop->timerfd >= 0) ASYNC_SYSCALL(close)(loop->timerfd);
+    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) ASYNC_SYSCALL(close)(loop->wakefd_w);
+    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
     loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
     loop->armed = 0;
 }
@@ -3042,7 +4363,7 @@ static inline void async__wake_loop(async_loop *loop) {
     uint64_t one = 1;
     ssize_t r;
     do
-        r = write(loop->wakefd_w, &one, loop->wakefd_w == loop->wakefd ? 8 : 1);
+        r = ASYNC_SYSCALL(write)(loop->wakefd_w, &one, loop->wakefd_w == loop->wakefd ? 8 : 1);
     while (r < 0 && errno == EINTR);
 }
 
@@ -3079,7 +4400,7 @@ static inline void async__drain_inbox(async_loop *loop) {
     char buf[64];
     /* Clear the wake-up first: a call pushed after the exchange below writes
      * again, so none is left behind without a wake-up. */
-    while (read(loop->wakefd, buf, sizeof buf) > 0) {
+    while (ASYNC_SYSCALL(read)(loop->wakefd, buf, sizeof buf) > 0) {
     }
     c = __atomic_exchange_n(&loop->inbox, NULL, __ATOMIC_ACQUIRE);
     while (c) { /* the stack is newest first: reverse it */
@@ -3112,7 +4433,7 @@ static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64
     memset(&its, 0, sizeof its);
     its.it_value.tv_sec = (time_t)(d / 1000000000u);
     its.it_value.tv_nsec = (long)(d % 1000000000u);
-    if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return -1;
+    if (ASYNC_SYSCALL(timerfd_settime)(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return -1;
     loop->armed = deadline;
     return 0;
 }
@@ -3128,12 +4449,12 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
     if (deadline && deadline != UINT64_MAX && deadline != loop->armed &&
         async__timerfd_arm(loop, deadline, (loop->flags & ASYNC_PRECISE) ? ASYNC_SPIN_NS : 0) < 0)
         timeout = 1; /* could not arm: wake soon and look again */
-    n = epoll_wait(loop->iofd, ev, 64, timeout);
+    n = ASYNC_SYSCALL(epoll_wait)(loop->iofd, ev, 64, timeout);
     for (i = 0; i < n; i++) {
         void *tag = ev[i].data.ptr;
         if (tag == &loop->timerfd) {
             uint64_t expirations;
-            if (read(loop->timerfd, &expirations, sizeof expirations) < 0) {
+            if (ASYNC_SYSCALL(read)(loop->timerfd, &expirations, sizeof expirations) < 0) {
             }
             loop->armed = 0;
         } else if (tag == &loop->wakefd) {
@@ -3168,7 +4489,7 @@ static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
         uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
         timeout = ms > 86400000u ? 86400000 : (int)ms;
     }
-    if (poll(pfd, (nfds_t)n, timeout) <= 0) return 0;
+    if (ASYNC_SYSCALL(poll)(pfd, (nfds_t)n, timeout) <= 0) return 0;
     for (i = 1; i < n; i++) {
         short e = pfd[i].revents;
         unsigned r = 0;
@@ -3201,19 +4522,19 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
     if (!loop || !io) return ASYNC_EINVAL;
     if (fd < 0) return -EBADF;
     /* Look before touching: nothing about the fd changes on failure. */
-    if (fstat(fd, &st) < 0) return -errno;
+    if (ASYNC_SYSCALL(fstat)(fd, &st) < 0) return -errno;
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) return -EPERM;
     if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
 #ifndef ASYNC__EPOLL
     if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
 #endif
-    if ((fl = fcntl(fd, F_GETFL)) < 0) return -errno;
-    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    if ((fl = ASYNC_SYSCALL(fcntl)(fd, F_GETFL)) < 0) return -errno;
+    if (!(fl & O_NONBLOCK) && ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
     io->loop = loop;
     io->fd = fd;
     io->ready = 0;
     io->blocking = !(fl & O_NONBLOCK);
-    io->socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    io->socket = ASYNC_SYSCALL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     io->readers = io->writers = NULL;
 #ifdef ASYNC__EPOLL
     {
@@ -3221,9 +4542,9 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = io;
-        if (epoll_ctl(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             rc = -errno;
-            if (io->blocking) fcntl(fd, F_SETFL, fl);
+            if (io->blocking) ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl);
             return rc;
         }
     }
@@ -3244,7 +4565,7 @@ static inline int async__io_unwatch(async_io *io) {
     loop = io->loop;
     io->open = 0;
 #ifdef ASYNC__EPOLL
-    epoll_ctl(loop->iofd, EPOLL_CTL_DEL, io->fd, NULL);
+    ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_DEL, io->fd, NULL);
 #else
     if (io->prev) io->prev->next = io->next; else loop->ios = io->next;
     if (io->next) io->next->prev = io->prev;
@@ -3257,14 +4578,16 @@ static inline int async__io_unwatch(async_io *io) {
 
 static inline int async_io_detach(async_io *io) {
     int rc = async__io_unwatch(io), fl;
-    if (rc == ASYNC_OK && io->blocking && (fl = fcntl(io->fd, F_GETFL)) >= 0)
-        fcntl(io->fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (rc == ASYNC_OK && io->blocking && (fl = ASYNC_SYSCALL(fcntl)(io->fd, F_GETFL)) >= 0)
+        ASYNC_SYSCALL(fcntl)(io->fd, F_SETFL, fl & ~O_NONBLOCK);
     return rc;
 }
 
 static inline int async_io_close(async_io *io) {
     int rc = async__io_unwatch(io);
-    if (rc == ASYNC_OK && close(io->fd) < 0) rc = -errno;
+    /* EINTR: the fd is gone all the same (Linux, and what POSIX 2024
+     * requires): closing again could close someone else's new fd. */
+    if (rc == ASYNC_OK && ASYNC_SYSCALL(close)(io->fd) < 0 && errno != EINTR) rc = -errno;
     if (io) io->fd = -1;
     return rc;
 }
@@ -3273,7 +4596,7 @@ static inline intptr_t async_io_read(async_io *io, void *buf, size_t n) {
     ssize_t r;
     if (!io->open) return -EBADF;
     do
-        r = read(io->fd, buf, n);
+        r = ASYNC_SYSCALL(read)(io->fd, buf, n);
     while (r < 0 && errno == EINTR);
     if (r >= 0) return (intptr_t)r;
     if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_READ;
@@ -3291,14 +4614,14 @@ static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) 
     sigaddset(&pipe_only, SIGPIPE);
     if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0 || sigismember(&old, SIGPIPE)) {
         do /* already held (or the mask is out of reach): just write */
-            r = write(fd, buf, n);
+            r = ASYNC_SYSCALL(write)(fd, buf, n);
         while (r < 0 && errno == EINTR);
         return r;
     }
     sigemptyset(&pending);
     sigpending(&pending);
     do
-        r = write(fd, buf, n);
+        r = ASYNC_SYSCALL(write)(fd, buf, n);
     while (r < 0 && errno == EINTR);
     e = errno;
     if (r < 0 && e == EPIPE && !sigismember(&pending, SIGPIPE)) {
@@ -3315,12 +4638,12 @@ static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) 
     p.fd = fd;
     p.events = POLLOUT;
     p.revents = 0;
-    if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) {
+    if (ASYNC_SYSCALL(poll)(&p, 1, 0) == 1 && (p.revents & POLLERR)) {
         errno = EPIPE;
         return -1;
     }
     do
-        r = write(fd, buf, n);
+        r = ASYNC_SYSCALL(write)(fd, buf, n);
     while (r < 0 && errno == EINTR);
 #endif
     return r;
@@ -3331,7 +4654,7 @@ static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
     if (!io->open) return -EBADF;
     if (io->socket) {
         do
-            r = send(io->fd, buf, n, MSG_NOSIGNAL);
+            r = ASYNC_SYSCALL(send)(io->fd, buf, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
     } else {
         r = async__write_nosigpipe(io->fd, buf, n);
@@ -3353,11 +4676,25 @@ static inline int async__io_ready_now(async_io *io, unsigned events) {
     p.events = (short)(((events & ASYNC_READ) ? POLLIN : 0) | ((events & ASYNC_WRITE) ? POLLOUT : 0));
     p.revents = 0;
     do
-        n = poll(&p, 1, 0);
+        n = ASYNC_SYSCALL(poll)(&p, 1, 0);
     while (n < 0 && errno == EINTR);
     if (n != 0) return 1; /* ready, hung up, or poll failed: let the caller see */
     io->ready &= ~events;
     return 0;
+}
+
+/* Not ready: wait for the loop's event.  Out of line: this path ends in a
+ * system call anyway, and it keeps the ready path small enough to inline. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int async__io_park(async_task *t, async_io *io, unsigned events) {
+    t->loop->nio++;
+    if (events & ASYNC_READ) /* noted for async_task_describe */
+        t->node.flags &= (uint8_t)~ASYNC__T_IO_WRITE;
+    else
+        t->node.flags |= ASYNC__T_IO_WRITE;
+    return async__park(t, (events & ASYNC_READ) ? &io->readers : &io->writers);
 }
 
 static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
@@ -3366,8 +4703,7 @@ static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *
     if (r != ASYNC_OK) return r;
     if (!io->open) return -EBADF;
     if (async__io_ready_now(io, events)) return ASYNC_OK;
-    t->loop->nio++;
-    return async__park(t, (events & ASYNC_READ) ? &io->readers : &io->writers);
+    return async__io_park(t, io, events);
 }
 
 static inline int async__io_wait_resume(async_task *t, async_frame *f, async_io *io,
@@ -3452,8 +4788,8 @@ static inline void async__sock_setup(async_sock_op *op, async_io *io, void *buf,
 
 /* Sockets async.h makes are close-on-exec, like Python's. */
 static inline int async__socket(int family) {
-    int fd = socket(family, SOCK_STREAM, 0);
-    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int fd = ASYNC_SYSCALL(socket)(family, SOCK_STREAM, 0);
+    if (fd >= 0) ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
     return fd;
 }
 
@@ -3461,7 +4797,7 @@ static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
     int fd = async__socket(family), rc;
     if (fd < 0) return -errno;
     rc = async_io_open(loop, io, fd);
-    if (rc != ASYNC_OK) close(fd);
+    if (rc != ASYNC_OK) ASYNC_SYSCALL(close)(fd);
     return rc;
 }
 
@@ -3470,23 +4806,32 @@ static inline int async_tcp_listen(async_loop *loop, async_io *io,
                                    int backlog) {
     int fd = async__socket(addr->sa_family), one = 1, rc;
     if (fd < 0) return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, addr, (socklen_t)addrlen) < 0 || listen(fd, backlog) < 0) {
+    ASYNC_SYSCALL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ASYNC_SYSCALL(bind)(fd, addr, (socklen_t)addrlen) < 0 || ASYNC_SYSCALL(listen)(fd, backlog) < 0) {
         rc = -errno;
-        close(fd);
+        ASYNC_SYSCALL(close)(fd);
         return rc;
     }
     rc = async_io_open(loop, io, fd);
-    if (rc != ASYNC_OK) close(fd);
+    if (rc != ASYNC_OK) ASYNC_SYSCALL(close)(fd);
     return rc;
 }
+
+/* Each helper call takes a unit of the task's budget: a loop of receives
+ * that always find data must still let the others run. */
+#define ASYNC__HELPER_COOPERATE()                                             \
+    do {                                                                      \
+        ASYNC_COOPERATE();                                                    \
+        if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());         \
+    } while (0)
 
 static inline int async_sock_connect_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     int err = 0;
     socklen_t len = sizeof err;
     ASYNC_BEGIN(task, op);
-    if (connect(op->io->fd, op->addr, (socklen_t)op->addrlen) == 0) ASYNC_RETURN(0);
+    ASYNC__HELPER_COOPERATE();
+    if (ASYNC_SYSCALL(connect)(op->io->fd, op->addr, (socklen_t)op->addrlen) == 0) ASYNC_RETURN(0);
     if (errno != EINPROGRESS && errno != EINTR) ASYNC_RETURN(-errno);
     /* Readiness the loop saw before connect (an unconnected socket reports
      * writable and hung up) says nothing about the connection. */
@@ -3494,29 +4839,69 @@ static inline int async_sock_connect_fn(async_task *task, void *state) {
     if (op->timeout_ns > 0) ASYNC_TIMEOUT_ARM_NS(&op->tmo, op->timeout_ns);
     ASYNC_IO_WAIT(op->io, ASYNC_WRITE);
     if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
-    if (getsockopt(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) ASYNC_RETURN(-errno);
+    if (ASYNC_SYSCALL(getsockopt)(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) ASYNC_RETURN(-errno);
     ASYNC_RETURN(-err);
     ASYNC_END;
 }
 
+/* The process (or the system) is out of fds or memory: accepting again at
+ * once would fail the same way, so the helper pauses instead. */
+static inline int async__accept_starved(int err) {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM ||
+           err == ENOSPC; /* ENOSPC: epoll's limit of watched fds */
+}
+
+/* Errors of one pending connection that accept reports (Linux passes the
+ * new socket's network errors on): skip it and take the next. */
+static inline int async__accept_skip(int err) {
+    switch (err) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENOPROTOOPT: case ENETDOWN:
+    case ENETUNREACH: case EHOSTUNREACH: case EOPNOTSUPP:
+#ifdef EHOSTDOWN
+    case EHOSTDOWN:
+#endif
+#ifdef ENONET
+    case ENONET:
+#endif
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static inline int async_sock_accept_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
-    int fd, rc;
+    int fd, rc = ASYNC_OK;
     ASYNC_BEGIN(task, op);
+    ASYNC__HELPER_COOPERATE();
     for (;;) {
-        fd = accept(op->io->fd, NULL, NULL);
+        fd = ASYNC_SYSCALL(accept)(op->io->fd, NULL, NULL);
         if (fd >= 0) {
-            fcntl(fd, F_SETFD, FD_CLOEXEC); /* like the sockets async.h makes */
+            ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC); /* like the sockets async.h makes */
             rc = async_io_open(op->io->loop, op->out, fd);
-            if (rc != ASYNC_OK) close(fd);
-            ASYNC_RETURN(rc);
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (rc == ASYNC_OK) ASYNC_RETURN(ASYNC_OK);
+            ASYNC_SYSCALL(close)(fd);
+            if (!async__accept_starved(-rc)) ASYNC_RETURN(rc);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             op->io->ready &= ~ASYNC_READ;
-        } else if (errno != EINTR && errno != ECONNABORTED) {
+        } else if (async__accept_starved(errno)) {
+            rc = -errno;
+        } else if (!async__accept_skip(errno)) {
             ASYNC_RETURN(-errno);
         }
-        ASYNC_IO_WAIT(op->io, ASYNC_READ);
+        if (rc != ASYNC_OK) {
+            /* Out of fds or memory: pause 10, 20, 40 ... 1000 ms while the
+             * others are served.  If accept itself failed, the connection
+             * waits in the listen backlog; if watching it failed, it was
+             * closed (its client sees a reset) and the next one waits. */
+            op->done++;
+            op->len = op->len ? (op->len * 2 > 1000 ? 1000 : op->len * 2)
+                              : (ASYNC_ACCEPT_BACKOFF_MS > 0 ? ASYNC_ACCEPT_BACKOFF_MS : 1);
+            rc = ASYNC_OK;
+            ASYNC_SLEEP_MS(op->len);
+        } else {
+            ASYNC_IO_WAIT(op->io, ASYNC_READ);
+        }
         if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
     }
     ASYNC_END;
@@ -3526,6 +4911,7 @@ static inline int async_sock_recv_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
+    ASYNC__HELPER_COOPERATE();
     for (;;) {
         n = async_io_read(op->io, op->buf, op->len);
         if (n != -EAGAIN) ASYNC_RETURN(n);
@@ -3539,6 +4925,7 @@ static inline int async_sock_recv_exactly_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
+    ASYNC__HELPER_COOPERATE();
     while (op->done < op->len) {
         n = async_io_read(op->io, op->buf + op->done, op->len - op->done);
         if (n == 0) break; /* end of stream */
@@ -3558,6 +4945,7 @@ static inline int async_sock_sendall_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
+    ASYNC__HELPER_COOPERATE();
     while (op->done < op->len) {
         n = async_io_write(op->io, op->buf + op->done, op->len - op->done);
         if (n >= 0) {
@@ -3611,7 +4999,7 @@ static inline int async_pool_start(async_pool *pool, int nthreads) {
     if (pthread_mutex_init(&pool->mu, NULL) || pthread_cond_init(&pool->cv, NULL))
         return ASYNC_EINVAL;
     for (i = 0; i < nthreads; i++) {
-        int rc = pthread_create(&pool->threads[i], NULL, async__worker, pool);
+        int rc = ASYNC_SYSCALL(pthread_create)(&pool->threads[i], NULL, async__worker, pool);
         if (rc) {
             async_pool_stop(pool);
             return -rc;
@@ -3666,11 +5054,6 @@ static inline int async__job_resume(async_task *t, async_frame *f, async_job *jo
 
 /* ---- embedding ------------------------------------------------------------------ */
 
-static inline uint64_t async_next_deadline(async_loop *loop) {
-    if (loop->head) return 0;
-    return loop->heap ? loop->heap->deadline : UINT64_MAX;
-}
-
 static inline int async_backend_fd(async_loop *loop) {
     if (async_loop_prepare(loop) != ASYNC_OK) return -1;
 #ifdef ASYNC__EPOLL
@@ -3678,23 +5061,6 @@ static inline int async_backend_fd(async_loop *loop) {
 #else
     return loop->wakefd;
 #endif
-}
-
-static inline int async_step(async_loop *loop) {
-    ASYNC_ASSERT(!(loop->flags & ASYNC__L_RUNNING),
-                 "async_step: the loop is already running (called from inside "
-                 "one of its own tasks)");
-    loop->flags |= ASYNC__L_RUNNING;
-    if (loop->wakefd >= 0) async__io_poll(loop, 0);
-    if (loop->heap) async__fire_timers(loop);
-    async__run_ready(loop);
-#ifdef ASYNC__EPOLL
-    /* keep the backend fd honest: it turns readable at the next deadline */
-    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed)
-        async__timerfd_arm(loop, loop->heap->deadline, 0);
-#endif
-    loop->flags &= ~ASYNC__L_RUNNING;
-    return (int)loop->ntasks;
 }
 
 #else /* no I/O */
@@ -3835,15 +5201,11 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
     }
 #ifdef ASYNC__IO
     else if (kind == ASYNC__S_IO) {
-        /* Guess the readers list; if the task is in the writers list the
-         * guess is the async_io shifted by readers->writers, which still
-         * reads inside the real one, and its "loop" is not t's loop. */
-        const async_io *io = ASYNC__OWNER(owner, async_io, readers);
-        const char *dir = " readable";
-        if (io->loop != t->loop) {
-            io = ASYNC__OWNER(owner, async_io, writers);
-            dir = " writable";
-        }
+        /* The wait noted its direction: the list is readers or writers. */
+        int w = (t->node.flags & ASYNC__T_IO_WRITE) != 0;
+        const async_io *io = w ? ASYNC__OWNER(owner, async_io, writers)
+                               : ASYNC__OWNER(owner, async_io, readers);
+        const char *dir = w ? " writable" : " readable";
         async__put_s(o, " on fd ");
         async__put_u(o, (uint64_t)(unsigned)io->fd);
         async__put_s(o, dir);
@@ -3865,6 +5227,35 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
         async__put_s(o, " of ");
         async__put_u(o, g->n);
         async__put_s(o, " running)");
+    } else if (kind == ASYNC__S_LGET) {
+        const async_lqueue *q = ASYNC__OWNER(owner, async_lqueue, getters);
+        async__put_s(o, " on unbounded queue ");
+        async__put_p(o, q);
+        async__put_s(o, " (");
+        async__put_u(o, q->count);
+        async__put_s(o, " items)");
+    } else if (kind == ASYNC__S_FUTURE) {
+        async__put_s(o, " on future ");
+        async__put_p(o, ASYNC__OWNER(owner, async_future, waiters));
+    } else if (kind == ASYNC__S_COND) {
+        /* on the condition's list, or (notified) on its lock's */
+        async__put_s(o, " for a notify or for the lock");
+    } else if (kind == ASYNC__S_BARRIER) {
+        const async_barrier *b = ASYNC__OWNER(owner, async_barrier, waiters);
+        async__put_s(o, " at barrier ");
+        async__put_p(o, b);
+        async__put_s(o, " (");
+        async__put_u(o, b->count);
+        async__put_s(o, " of ");
+        async__put_u(o, b->parties);
+        async__put_s(o, " there)");
+    } else if (kind == ASYNC__S_WAIT) {
+        const async_wait *ws = ASYNC__OWNER(owner, async_wait, waiter);
+        async__put_s(o, " on ");
+        async__put_u(o, ws->n);
+        async__put_s(o, " tasks (");
+        async__put_u(o, ws->done);
+        async__put_s(o, " done)");
     } else if (kind == ASYNC__S_COMPLETED) {
         const async_as_completed *ac = ASYNC__OWNER(owner, async_as_completed, consumer);
         async__put_s(o, " on as_completed (");
@@ -3965,7 +5356,6 @@ static inline void async_dump_with(const async_loop *loop, async_write_fn write,
     if (loop->flags & ASYNC_VIRTUAL) async__put_s(&o, " (virtual)");
     async__fmt_end(&o);
     write(ctx, line);
-#ifndef ASYNC_NO_INTROSPECTION
     if (loop->tasks) {
         const async_task *t = loop->tasks;
         do {
@@ -3976,9 +5366,6 @@ static inline void async_dump_with(const async_loop *loop, async_write_fn write,
             t = t->next;
         } while (t != loop->tasks);
     }
-#else
-    write(ctx, "  (tasks not listed: built with ASYNC_NO_INTROSPECTION)");
-#endif
 }
 
 #ifndef ASYNC_NO_OS

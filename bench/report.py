@@ -363,12 +363,27 @@ def chart():
                     os.path.join(HERE, "results.gp")], check=True)
 
 
+def kept_section(path):
+    """The block `make load` (bench/load_run.py) keeps in the report, between
+    its marker lines, so that regenerating the file carries it over."""
+    begin, end = "<!-- load:begin -->", "<!-- load:end -->"
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return ""
+    i = old.find(begin)
+    j = old.find(end, i) if i >= 0 else -1
+    return old[i:j + len(end)] if i >= 0 and j >= 0 else ""
+
+
 def main():
     problems = []
     check(problems)
     text = markdown(problems)
+    kept = kept_section(REPORT)
     with open(REPORT, "w") as f:
-        f.write(text + "\n")
+        f.write(text + "\n" + (kept + "\n" if kept else ""))
     print()
     print("Summary (async.h figure; each peer as peer / async.h, above 1x = async.h better)")
     print(summary())

@@ -61,11 +61,17 @@ static int accept_loop(async_task *task, void *arg) {
             ASYNC_SLEEP(0.01); /* all slots busy: let some finish */
             continue;
         }
+        /* Out of file descriptors, the helper pauses and tries again by
+         * itself (the other connections are served meanwhile): no spinning
+         * here, and op.done says how many pauses it took. */
         ASYNC_SOCK_ACCEPT(&s->op, &s->listener, &s->conns[s->slot].io);
         if (ASYNC_RESULT(&s->op) < 0) {
             fprintf(stderr, "accept: %s\n", async_strerror((int)ASYNC_RESULT(&s->op)));
             continue;
         }
+        if (s->op.done)
+            fprintf(stderr, "accept: out of file descriptors, paused %lu times\n",
+                    (unsigned long)s->op.done);
         async_spawn(ASYNC_LOOP(), &s->tasks[s->slot], serve, &s->conns[s->slot]);
         s->used[s->slot] = 1;
         s->n++;

@@ -266,9 +266,51 @@ static void scenario(async_loop *loop) {
     async_semaphore_destroy(&w.sem);
 }
 
+/* ---- a superloop: the program steps the loop itself ---------------------- */
+
+typedef struct {
+    async_frame frame;
+    uint64_t at[3];
+    int i;
+} blinker;
+
+static int blinker_fn(async_task *task, void *arg) {
+    blinker *s = (blinker *)arg;
+    ASYNC_BEGIN(task, s);
+    for (s->i = 0; s->i < 3; s->i++) {
+        ASYNC_SLEEP_MS(5);
+        s->at[s->i] = ASYNC_NOW(); /* toggle an LED here */
+    }
+    ASYNC_END;
+}
+
+/* async_step when there is work, "WFI" until async_next_deadline when not:
+ * the timer interrupt moves the tick counter on. */
+static void superloop(async_loop *loop, board *b) {
+    static async_task t;
+    static blinker s;
+    unsigned steps = 0;
+    b->ticks = 0;
+    check(async_loop_init(loop, 0) == ASYNC_OK);
+    check(async_loop_set_clock(loop, board_clock, board_idle, b) == ASYNC_OK);
+    check(async_spawn(loop, &t, blinker_fn, &s) == ASYNC_OK);
+    check(async_next_deadline(loop) == 0); /* ready now */
+    while (async_step(loop) > 0 && steps < 100) {
+        uint64_t d = async_next_deadline(loop);
+        steps++;
+        if (d != 0 && d != UINT64_MAX && d > b->ticks) b->ticks = d;
+    }
+    check(async_task_state(&t) == ASYNC_DONE);
+    check(s.at[0] == 5000000u && s.at[1] == 10000000u && s.at[2] == 15000000u);
+    check(steps == 3); /* one step per wake-up: nothing wasted */
+    check(async_next_deadline(loop) == UINT64_MAX);
+}
+
 int main(void) {
     static async_loop loop;
     static board b;
+
+    superloop(&loop, &b);
 
     /* Without a clock a real-time loop cannot run. */
     check(async_loop_init(&loop, 0) == ASYNC_OK);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include "async.h"
 
 /* An event log: tests record (who, what, when) and assert on it. */
@@ -93,6 +95,23 @@ static inline int bind_loopback(int type, struct sockaddr_in *a) {
     cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
     return fd;
 }
+
+/* Wall-clock seconds (CLOCK_MONOTONIC) and this process's CPU seconds
+ * (for the files whose own includes leave POSIX clocks out: not there). */
+#ifdef CLOCK_MONOTONIC
+static inline double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+#endif
 
 /* Deterministic pseudo-random numbers for randomized tests. */
 static inline uint32_t xorshift32(uint32_t *s) {

@@ -9,7 +9,14 @@
  * destroyed and initialised again, which async.h must refuse while anything
  * depends on it); ASYNC_GATHER over the other tasks, plainly or under a
  * timeout, which must cancel what is left and return only once every one
- * has finished).  One coroutine,
+ * has finished); task groups: each frame owns an async_group that
+ * GROUP_SPAWN fills and GROUP_WAIT waits for, plainly or under a timeout,
+ * with members that fail (a negative result: RETURN -1..-3, or the end of
+ * the body of a task in an odd slot) and so cancel the others; a frame
+ * whose group still has members pending at the end of its finally section
+ * waits for them there, like leaving `async with TaskGroup()` (a generator
+ * abandoned at a yield never gets there: its frame's next run takes the
+ * group over as it is)).  One coroutine,
  * model_fn, interprets a program (its op index lives in its state struct);
  * each task runs it on ONE virtual-time loop, and every observable step is
  * recorded in a trace: each time a task runs, how each operation ended
@@ -18,13 +25,17 @@
  *
  * Beside it runs a plain reference model (ordinary C, no coroutines): its
  * own ready FIFO, its own timer list sorted by deadline with ties in
- * insertion order, its own waiter FIFOs for queues, events, semaphores and
- * awaited tasks, and its own bookkeeping of shields, timeouts and grants.  It
+ * insertion order, its own waiter FIFOs for queues, events, semaphores,
+ * groups and awaited tasks (where a group's member stands as a waiter node
+ * whose callback runs inside the member's finish, in list order among the
+ * tasks woken there), and its own bookkeeping of shields, timeouts, grants,
+ * groups and the cooperative budget (ASYNC_BUDGET waits per step).  It
  * predicts the trace.  In the stepped mode the loop is advanced one pass at a
  * time (async_step, virtual time advanced as async_run does) and after each
  * pass the traces are compared and the loop's state is compared with the
  * model's (ready queue order, timer order, every wait list in order, queue
- * contents and reservations, semaphore values, task states and results).
+ * contents and reservations, semaphore values, groups' members, pending
+ * counts and failures, task states and results).
  * In the run mode the loop runs under async_run and the whole traces are
  * compared.  Either way, structural invariants of the library are checked
  * every time a task resumes and after every pass:
@@ -36,7 +47,10 @@
  *     no node is before its parent (deadline, then start sequence);
  *   - every pending task is in exactly one place (the ready queue, the heap,
  *     one wait list) or running; no finished task is linked anywhere, has
- *     waiters or armed timeouts.
+ *     waiters or armed timeouts;
+ *   - a group's pending count is the number of its members' nodes still
+ *     among their tasks' waiters, its failure is a member's negative
+ *     result, and nobody waits on a group with nothing pending.
  * When the loop's trace or state differs from the model's, the run stops and
  * reports the pass, the first differing event with its context; the
  * harness then shrinks the case (drops tasks, sections, ops, simplifies
@@ -93,7 +107,16 @@ static void model_assert_hit(const char *msg) {
 #define MODEL_LEV(e) (2 * MODEL_NQ + (e))
 #define MODEL_LSEM(s) (2 * MODEL_NQ + MODEL_NE + (s))
 #define MODEL_LTASK(k) (2 * MODEL_NQ + MODEL_NE + MODEL_NS + (k))
-#define MODEL_NL (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT)
+/* ...and the task in GROUP_WAIT on the group of frame (k, d) */
+#define MODEL_LGRP(k, d) (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT + (k) * MODEL_DEPTH + (d))
+#define MODEL_NL (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT + MODEL_NT * MODEL_DEPTH)
+#define MODEL_LCAP (MODEL_NT + 1) /* a task's waiters: the other tasks, one group node */
+/* Groups: one per (slot, depth) frame, with room for MODEL_NT members in
+ * even slots and 2 in odd ones (so that some fill up: ENOSPC).  In wait
+ * lists, member i of the group of frame (k, d) is node id MODEL_WID(k, d, i). */
+#define MODEL_GCAP(k) ((k) % 2 ? 2 : MODEL_NT)
+#define MODEL_WBASE 2000
+#define MODEL_WID(k, d, i) (MODEL_WBASE + ((k) * MODEL_DEPTH + (d)) * MODEL_NT + (i))
 
 /* Operations.  The waits come first (YIELD..SACQ): they may run under a
  * timeout (ASYNC_WITH_TIMEOUT, op.tmo = 1 + seconds). */
@@ -109,12 +132,15 @@ enum {
     MODEL_GCLOSE,  /* close the generator suspended at a yield */
     MODEL_RECYCLE, /* async_queue_destroy + async_queue_init */
     MODEL_GATHER,  /* ASYNC_GATHER over every other task ever spawned */
+    MODEL_GSPAWN,  /* async_group_spawn of slot a into this frame's group */
+    MODEL_GWAIT,   /* ASYNC_GROUP_WAIT on this frame's group */
     MODEL_NKINDS
 };
 
 /* kind; a: the object (task slot, queue, event, semaphore, timeout slot),
- * or for CALL 1 = shielded, for RET the value; d: seconds (SLEEP, ARM,
- * WAITFOR); tmo: 0, or 1 + the seconds of a timeout around a wait. */
+ * or for CALL 1 = shielded, for RET the value (model_ret_value: 0..4, or
+ * -1..-3, a failure for a group); d: seconds (SLEEP, ARM, WAITFOR); tmo: 0,
+ * or 1 + the seconds of a timeout around a wait. */
 typedef struct { uint8_t kind, a, d, tmo; } model_op;
 
 typedef struct {
@@ -138,7 +164,10 @@ enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG
        MODEL_BUG_GEN_SHIELD, /* a yield from a finally keeps the shield up */
        MODEL_BUG_RECYCLE,    /* a queue with an item handed over may be destroyed */
        MODEL_BUG_GATHER_EARLY, /* an interrupted gather returns before its tasks end */
-       MODEL_BUG_RUN_CANCELLED /* a task cancelled before its first step runs it */ };
+       MODEL_BUG_RUN_CANCELLED, /* a task cancelled before its first step runs it */
+       MODEL_BUG_GROUP_EARLY, /* an interrupted group wait returns before its members end */
+       MODEL_BUG_GROUP_NO_CANCEL, /* a member's failure cancels no other member */
+       MODEL_BUG_GROUP_LATE_NOTIFY /* a finish wakes its awaiting tasks before its groups */ };
 
 /* Op outcomes beside async.h's codes. */
 #define MODEL_SKIP 100  /* op not applicable (e.g. await of a never-spawned task) */
@@ -175,18 +204,23 @@ static inline int model_maxops(int depth, int sec) {
 
 static inline int model_is_wait(int kind) { return kind >= MODEL_YIELD && kind <= MODEL_SACQ; }
 /* Ops that may run under ASYNC_WITH_TIMEOUT (op.tmo). */
-static inline int model_takes_tmo(int kind) { return model_is_wait(kind) || kind == MODEL_GATHER; }
+static inline int model_takes_tmo(int kind) {
+    return model_is_wait(kind) || kind == MODEL_GATHER || kind == MODEL_GWAIT;
+}
+
+/* RETURN's value: 0..4, or a failure (-1..-3) for a group it is a member of. */
+static inline int model_ret_value(int a) { return a <= 4 ? a : 4 - a; }
 
 /* The range of op.a for a kind (0: unused). */
 static inline int model_arange(int kind, int ntasks) {
     switch (kind) {
-    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL: return ntasks;
+    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL: case MODEL_GSPAWN: return ntasks;
     case MODEL_PUT: case MODEL_GET: case MODEL_TRYPUT: case MODEL_TRYGET: case MODEL_CLOSE:
         return MODEL_NQ;
     case MODEL_EWAIT: case MODEL_ESET: case MODEL_ECLEAR: return MODEL_NE;
     case MODEL_SACQ: case MODEL_SREL: case MODEL_STRY: return MODEL_NS;
     case MODEL_ARM: case MODEL_DISARM: case MODEL_CALL: return 2;
-    case MODEL_RET: return 5;
+    case MODEL_RET: return 8;
     case MODEL_RECYCLE: return MODEL_NQ;
     default: return 0;
     }
@@ -195,7 +229,8 @@ static inline int model_uses_d(int kind) {
     return kind == MODEL_SLEEP || kind == MODEL_ARM || kind == MODEL_WAITFOR;
 }
 
-/* Op kinds by weight; a byte picks one. */
+/* Op kinds by weight; a byte picks one (the group ops come from another
+ * byte: model_group_kind). */
 static inline int model_kind_table(int i, int *n) {
     static const unsigned char t[] = {
         MODEL_YIELD, MODEL_YIELD, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP,
@@ -209,6 +244,19 @@ static inline int model_kind_table(int i, int *n) {
         MODEL_GCLOSE, MODEL_RECYCLE, MODEL_GATHER, MODEL_GATHER};
     *n = (int)sizeof t;
     return t[i];
+}
+
+/* The group ops are picked by the high bits of an op's fourth byte (the low
+ * three give its timeout): 10 to 13 make it GROUP_SPAWN, 14 GROUP_WAIT,
+ * anything else leaves the kind the first byte picked.  So a seed's case
+ * from before the groups keeps its ops, but for the ~16% that became group
+ * ops, and the planted-bug tests keep their budgets. */
+#define MODEL_GSEL_SPAWN 10u /* to 13 */
+#define MODEL_GSEL_WAIT 14u
+static inline int model_group_kind(unsigned b3) {
+    unsigned sel = (b3 >> 3) & 31u;
+    if (sel == MODEL_GSEL_WAIT) return MODEL_GWAIT;
+    return sel >= MODEL_GSEL_SPAWN && sel < MODEL_GSEL_WAIT ? MODEL_GSPAWN : 0;
 }
 
 typedef struct { const uint8_t *p; size_t n, i; } model_rd;
@@ -237,10 +285,14 @@ static inline void model_case_decode(model_case *c, const uint8_t *data, size_t 
                     model_op *op = &c->ops[k][d][s][i];
                     unsigned b0 = model_rd_byte(&r), b1 = model_rd_byte(&r);
                     unsigned b2 = model_rd_byte(&r), b3 = model_rd_byte(&r);
-                    int range;
-                    op->kind = (uint8_t)model_kind_table((int)(b0 % (unsigned)ntab), &ntab);
+                    int range = model_group_kind(b3);
+                    op->kind = (uint8_t)(range ? range
+                                               : model_kind_table((int)(b0 % (unsigned)ntab), &ntab));
                     range = model_arange(op->kind, c->ntasks);
                     op->a = (uint8_t)(range ? b1 % (unsigned)range : 0);
+                    if (op->kind == MODEL_GSPAWN && b1 % (2u * c->ntasks) >= c->ntasks &&
+                        c->ninit < c->ntasks) /* half of them: a slot not spawned at the start */
+                        op->a = (uint8_t)(c->ninit + b1 % (unsigned)(c->ntasks - c->ninit));
                     op->d = (uint8_t)(model_uses_d(op->kind) ? b2 % 5 : 0);
                     op->tmo = (uint8_t)(model_takes_tmo(op->kind) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
                 }
@@ -264,12 +316,15 @@ static inline size_t model_case_encode(const model_case *c, uint8_t *buf, size_t
                 MODEL__PUT(c->nops[k][d][s]);
                 for (i = 0; i < c->nops[k][d][s]; i++) {
                     const model_op *op = &c->ops[k][d][s][i];
-                    for (j = 0; j < ntab && model_kind_table(j, &ntab) != op->kind; j++) {
+                    unsigned sel = op->kind == MODEL_GSPAWN  ? MODEL_GSEL_SPAWN
+                                   : op->kind == MODEL_GWAIT ? MODEL_GSEL_WAIT
+                                                             : 0u;
+                    for (j = 0; !sel && j < ntab && model_kind_table(j, &ntab) != op->kind; j++) {
                     }
-                    MODEL__PUT(j);
+                    MODEL__PUT(sel ? 0 : j);
                     MODEL__PUT(op->a);
                     MODEL__PUT(op->d);
-                    MODEL__PUT(op->tmo ? op->tmo + 4 : 0);
+                    MODEL__PUT((sel << 3) | (op->tmo ? op->tmo + 4u : 0u));
                 }
             }
 #undef MODEL__PUT
@@ -299,7 +354,8 @@ static inline const char *model_kind_name(int kind) {
         "NOP", "YIELD", "SLEEP", "AWAIT", "PUT", "GET", "EVENT_WAIT", "SEM_ACQUIRE",
         "SPAWN", "CANCEL", "TRY_PUT", "TRY_GET", "CLOSE", "EVENT_SET", "EVENT_CLEAR",
         "SEM_RELEASE", "SEM_TRY", "TIMEOUT_ARM", "TIMEOUT_DISARM", "RETURN", "CALL",
-        "WAIT_FOR", "NEXT", "YIELD_VALUE", "GEN_CLOSE", "RECYCLE", "GATHER"};
+        "WAIT_FOR", "NEXT", "YIELD_VALUE", "GEN_CLOSE", "RECYCLE", "GATHER", "GROUP_SPAWN",
+        "GROUP_WAIT"};
     return kind >= 0 && kind < MODEL_NKINDS ? names[kind] : "?";
 }
 
@@ -308,7 +364,7 @@ static inline int model_op_format(char *buf, size_t n, const model_op *op) {
     const char *k = model_kind_name(op->kind);
     switch (op->kind) {
     case MODEL_SLEEP: w = snprintf(buf, n, "%s %ds", k, op->d); break;
-    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL:
+    case MODEL_AWAIT: case MODEL_SPAWN: case MODEL_CANCEL: case MODEL_GSPAWN:
         w = snprintf(buf, n, "%s t%d", k, op->a); break;
     case MODEL_PUT: case MODEL_GET: case MODEL_TRYPUT: case MODEL_TRYGET: case MODEL_CLOSE:
     case MODEL_RECYCLE:
@@ -321,7 +377,7 @@ static inline int model_op_format(char *buf, size_t n, const model_op *op) {
         w = snprintf(buf, n, "%s s%d", k, op->a); break;
     case MODEL_ARM: w = snprintf(buf, n, "%s tmo%d %ds", k, op->a, op->d); break;
     case MODEL_DISARM: w = snprintf(buf, n, "%s tmo%d", k, op->a); break;
-    case MODEL_RET: w = snprintf(buf, n, "%s %d", k, op->a); break;
+    case MODEL_RET: w = snprintf(buf, n, "%s %d", k, model_ret_value(op->a)); break;
     case MODEL_CALL: w = snprintf(buf, n, "%s%s child", op->a ? "SHIELDED " : "", k); break;
     case MODEL_WAITFOR: w = snprintf(buf, n, "%s %ds child", k, op->d); break;
     default: w = snprintf(buf, n, "%s", k); break;
@@ -393,12 +449,14 @@ struct model_fs {
     size_t gn;
     async_timeout tmo[2];   /* TIMEOUT_ARM / DISARM */
     async_timeout wtmo[2];  /* WITH_TIMEOUT and WAIT_FOR, per section */
+    async_group grp;        /* GROUP_SPAWN / GROUP_WAIT: this frame's group */
+    async_waiter gw[MODEL_NT];
 };
 
 enum { MODEL_W_IDLE = 0, MODEL_W_READY, MODEL_W_SLEEP, MODEL_W_WAIT, MODEL_W_DONE };
 enum { MODEL_SC_IDLE = 0, MODEL_SC_HEAP, MODEL_SC_FIRED };
 
-typedef struct { int n; int id[MODEL_NT]; } model_m_list;
+typedef struct { int n; int id[MODEL_LCAP]; } model_m_list; /* slots, MODEL_WID nodes */
 typedef struct { uint64_t deadline; uint32_t seq; int id; } model_m_timer;
 typedef struct {
     int sec, idx, phase;   /* phase 0: op not begun; 1: in its wait; 2: in the child;
@@ -407,16 +465,41 @@ typedef struct {
     int gen;               /* depth 0: the child was started as a generator */
     int fin, item, got;
     int armed[2];
+    int begun;             /* its first statement ran (the group is set up) */
+    int endwait;           /* at the group wait that ends its finally section */
     intptr_t result;
 } model_m_frame;
 typedef struct { int level, state, expired, paused; uint64_t deadline; } model_m_scope;
 /* A gather in progress (async_gather_fn, one frame below the task's). */
 typedef struct { int n, i, fin, phase, cancelled, ids[MODEL_NT]; } model_m_gather;
+/* A group (async_group): members in spawn order (slots), how many have not
+ * finished, the first failure (slot + 1, 0: none) and its result. */
+typedef struct { int n, pending, failed, error, member[MODEL_NT], ended[MODEL_NT]; } model_m_group;
+/* A group wait in progress (async_group_wait_fn, one frame below the
+ * task's): fin 0: body, 1: finally begun, 2: in its wait loop; status: its
+ * frame's status (g->frame.status). */
+typedef struct { int fin, phase, status; } model_m_gwait;
+/* What the model's groups went through in a case (the coverage test). */
+enum { MODEL_GS_FAIL,       /* a member failed */
+       MODEL_GS_FAIL_CANCEL, /* ...and cancelled a pending member */
+       MODEL_GS_JOIN_FAILED, /* a member joined a failed group: cancelled at once */
+       MODEL_GS_FULL,       /* a spawn into a full group (ENOSPC) */
+       MODEL_GS_WAKE,       /* a member's end woke the group's waiter */
+       MODEL_GS_MIDDLE,     /* a group's callback ran before a task woken by the same finish */
+       MODEL_GS_INTR_TMO,   /* a group wait timed out with members pending */
+       MODEL_GS_INTR_CANCEL, /* a group wait was cancelled with members pending */
+       MODEL_GS_END_WAIT,   /* a finally section ended with a group wait */
+       MODEL_GS_TAKEOVER,   /* a frame took over a group left pending */
+       MODEL_GS_FOREIGN,    /* a group cancels all while an ended member's slot runs again
+                               (and leaves that task alone) */
+       MODEL_GS_N };
 typedef struct {
     int ever, live, cancel, granted, shield, where, list, spawns;
     int peer_cancelled;  /* the awaited task that woke it ended cancelled */
+    int budget_yield;    /* yielded at a wait's start, its budget spent */
     int started;         /* this incarnation ran its first step */
     model_m_gather ga;
+    model_m_gwait gw;
     uint64_t deadline;
     int scopes[MODEL_DEPTH * 4]; /* armed timeouts, innermost first */
     int nscopes;
@@ -437,6 +520,10 @@ typedef struct {
     int qn[MODEL_NQ], qheld_items[MODEL_NQ], qheld_slots[MODEL_NQ], qclosed[MODEL_NQ];
     int eset[MODEL_NE];
     long semv[MODEL_NS];
+    model_m_group grp[MODEL_NT][MODEL_DEPTH];
+    long gstat[MODEL_GS_N];
+    unsigned budget;       /* waits left to the running task in this step */
+    long budget_yields;    /* (how often a budget ran out: the coverage test) */
 } model_m;
 
 typedef struct model_ctx {
@@ -560,8 +647,10 @@ static inline void model_push(model_ctx *x, int real, int type, int task, int de
     (*n)++;
 }
 
+/* What a frame returns when its body runs to its end: a task in an odd
+ * slot fails (a negative result: for a group it is a member of, a failure). */
 static inline intptr_t model_default_result(int task, int depth) {
-    return 1000 + 10 * task + depth;
+    return (depth == 0 && task % 2 ? -1 : 1) * (1000 + 10 * task + depth);
 }
 
 /* ==========================================================================
@@ -600,7 +689,8 @@ static inline void model_item_got(model_ctx *x, int id, int q) {
 
 static int model_fn(async_task *task, void *arg);
 
-static inline int model_real_spawn(model_ctx *x, int k) {
+/* Spawn slot k, into group g unless it is NULL. */
+static inline int model_real_spawn(model_ctx *x, int k, async_group *g) {
     int rc;
     if (x->spawns[k] && async_task_state(&x->task[k]) == ASYNC_PENDING) return MODEL_BUSY;
     if (x->spawns[k] >= MODEL_MAXSPAWN) return MODEL_SKIP;
@@ -609,12 +699,40 @@ static inline int model_real_spawn(model_ctx *x, int k) {
         x->unstarted[k] += !x->started[k];
         x->counted[k] = 1;
     }
-    rc = async_spawn(&x->loop, &x->task[k], model_fn, &x->fs[k][0]);
+    rc = g ? async_group_spawn(g, &x->loop, &x->task[k], model_fn, &x->fs[k][0])
+           : async_spawn(&x->loop, &x->task[k], model_fn, &x->fs[k][0]);
+    if (rc != ASYNC_OK) return rc;
     x->spawns[k]++;
     x->counted[k] = 0;
     x->started[k] = 0;
     return rc;
 }
+
+/* The slot of a task of ours, or -1. */
+static inline int model_real_slot(const model_ctx *x, const async_task *t) {
+    return t ? (int)(t - x->task) : -1;
+}
+
+/* What a group wait reports beside its status and g->error: the member
+ * that failed first (+1), the members, how many are done, how many pending,
+ * as the decimal digits of one number. */
+static inline int model_group_aux(int failed, int n, int ndone, int pending) {
+    return 1000 * failed + 100 * n + 10 * ndone + pending;
+}
+
+static inline void model_real_group_op(model_fs *s, int st) {
+    async_group *g = &s->grp;
+    int i, ndone = 0;
+    for (i = 0; i < (int)g->n; i++) ndone += async_task_done(g->w[i].task);
+    model_real_op(s, st, (int)g->error,
+                  s->op->tmo ? async_timeout_expired(&s->wtmo[s->sec]) : -1,
+                  model_group_aux(model_real_slot(s->x, g->failed) + 1, (int)g->n, ndone,
+                                  (int)g->pending));
+}
+
+/* The group wait that ends a finally section while members are pending
+ * (idx: one past the section's last op). */
+static const model_op model_op_end_gwait = {MODEL_GWAIT, 0, 0, 0};
 
 /* Destroy queue q and initialise it again; the items it held are dropped
  * (by the program's choice: not lost). */
@@ -657,10 +775,15 @@ static inline int model_child_done(const model_fs *s) {
 
 static inline void model_real_plain(model_fs *s) {
     model_ctx *x = s->x;
-    int a = s->op->a, rc = ASYNC_OK, v = 0;
+    int a = s->op->a, rc = ASYNC_OK, v = 0, aux = 0;
     switch (s->op->kind) {
     case MODEL_RECYCLE: rc = model_real_recycle(x, a); break;
-    case MODEL_SPAWN: rc = model_real_spawn(x, a); break;
+    case MODEL_SPAWN: rc = model_real_spawn(x, a, NULL); break;
+    case MODEL_GSPAWN:
+        rc = model_real_spawn(x, a, &s->grp);
+        v = (int)s->grp.n;
+        aux = (int)s->grp.pending;
+        break;
     case MODEL_CANCEL: rc = x->spawns[a] ? async_cancel(&x->task[a]) : MODEL_SKIP; break;
     case MODEL_TRYPUT:
         v = ++x->next_item;
@@ -678,7 +801,7 @@ static inline void model_real_plain(model_fs *s) {
     case MODEL_STRY: rc = async_semaphore_try_acquire(&x->sem[a]); break;
     default: rc = MODEL_SKIP; break;
     }
-    model_real_op(s, rc, v, -1, 0);
+    model_real_op(s, rc, v, -1, aux);
 }
 
 static inline int model_real_skip_wait(model_fs *s) {
@@ -769,6 +892,15 @@ static inline void model_real_post_wait(model_fs *s, int st) {
                               ? async_timeout_expired(&(s)->wtmo[(s)->sec])   \
                               : -1,                                           \
                           (int)(s)->gn);                                      \
+        } else if ((s)->op->kind == MODEL_GWAIT) {                            \
+            if ((s)->op->tmo) {                                               \
+                ASYNC_WITH_TIMEOUT(&(s)->wtmo[(s)->sec],                      \
+                                   (double)((s)->op->tmo - 1),                \
+                                   ASYNC_GROUP_WAIT(&(s)->grp));              \
+            } else {                                                          \
+                ASYNC_GROUP_WAIT(&(s)->grp);                                  \
+            }                                                                 \
+            model_real_group_op((s), ASYNC_STATUS());                         \
         } else if ((s)->op->kind == MODEL_NEXT) {                             \
             if (!(s)->child) {                                                \
                 model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
@@ -844,8 +976,8 @@ static inline void model_real_post_wait(model_fs *s, int st) {
             if ((s)->sec) {                                                   \
                 model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
             } else {                                                          \
-                model_real_op((s), ASYNC_OK, (s)->op->a, -1, 0);              \
-                ASYNC_RETURN((s)->op->a);                                     \
+                model_real_op((s), ASYNC_OK, model_ret_value((s)->op->a), -1, 0); \
+                ASYNC_RETURN(model_ret_value((s)->op->a));                    \
             }                                                                 \
         } else {                                                              \
             model_real_plain(s);                                              \
@@ -866,6 +998,10 @@ static int model_fn(async_task *task, void *arg) {
     s->armed[0] = s->armed[1] = 0;
     s->gen = 0;
     s->sec = 0;
+    /* A new group, unless the last run of this frame left members pending
+     * (a generator abandoned at a yield never ran the wait that ends its
+     * finally): then this run takes the group over as it is. */
+    if (!s->grp.pending) async_group_init(&s->grp, s->gw, MODEL_GCAP(s->task));
     for (s->idx = 0; s->idx < s->x->c->nops[s->task][s->depth][0]; s->idx++) {
         s->op = model_op_at(s->x->c, s->task, s->depth, 0, s->idx);
         MODEL__EXEC(s);
@@ -878,6 +1014,11 @@ static int model_fn(async_task *task, void *arg) {
     for (s->idx = 0; s->idx < s->x->c->nops[s->task][s->depth][1]; s->idx++) {
         s->op = model_op_at(s->x->c, s->task, s->depth, 1, s->idx);
         MODEL__EXEC(s);
+    }
+    if (s->grp.pending) { /* like leaving `async with TaskGroup()` */
+        s->op = &model_op_end_gwait;
+        ASYNC_GROUP_WAIT(&s->grp);
+        model_real_group_op(s, ASYNC_STATUS());
     }
     if (s->depth == 0) s->x->ends[s->task]++;
     model_push(s->x, 1, MODEL_EV_END, s->task, s->depth, 1, 0, 0, ASYNC_CANCELLED(),
@@ -930,6 +1071,10 @@ static inline void model_m_timer_remove(model_ctx *x, int id) {
 
 static inline void model_m_park(model_ctx *x, int k, int list) {
     model_m_list *l = &x->m.lists[list];
+    if (l->n >= MODEL_LCAP) {
+        model_fail(x, "model: wait list %d overflows", list);
+        return;
+    }
     x->m.t[k].granted = 0;
     x->m.t[k].where = MODEL_W_WAIT;
     x->m.t[k].list = list;
@@ -947,11 +1092,21 @@ static inline void model_m_list_remove(model_ctx *x, int k) {
     x->m.t[k].where = MODEL_W_IDLE;
 }
 
+static inline void model_m_group_notify(model_ctx *x, int wid);
+
+/* Take the first node off a wait list and wake it: a task goes to the ready
+ * queue, a group's node runs the group's callback there and then. */
 static inline int model_m_wake_one(model_ctx *x, int list, int granted) {
     model_m_list *l = &x->m.lists[list];
     int k;
     if (!l->n) return 0;
     k = l->id[0];
+    if (k >= MODEL_WBASE) {
+        memmove(&l->id[0], &l->id[1], (size_t)(l->n - 1) * sizeof l->id[0]);
+        l->n--;
+        model_m_group_notify(x, k);
+        return 1;
+    }
     model_m_list_remove(x, k);
     if (granted) x->m.t[k].granted = 1;
     model_m_push_ready(x, k);
@@ -961,6 +1116,32 @@ static inline int model_m_wake_one(model_ctx *x, int list, int granted) {
 static inline void model_m_wake_all(model_ctx *x, int list, int granted) {
     while (model_m_wake_one(x, list, granted)) {
     }
+}
+
+/* The cooperative budget (ASYNC_BUDGET): every wait but a yield takes one
+ * unit of the running task's step; with none left, the wait yields first
+ * and starts when the task runs again.  Returns 1 if task k yielded. */
+static inline int model_m_budget_yield(model_ctx *x, int k) {
+#if ASYNC_BUDGET > 0
+    if (x->m.budget) {
+        x->m.budget--;
+        return 0;
+    }
+    x->m.t[k].budget_yield = 1;
+    x->m.budget_yields++;
+    model_m_push_ready(x, k);
+    return 1;
+#else
+    (void)x;
+    (void)k;
+    return 0;
+#endif
+}
+/* At the wait's resume: was it that yield (then the wait starts now)? */
+static inline int model_m_budget_resumed(model_ctx *x, int k) {
+    int b = x->m.t[k].budget_yield;
+    x->m.t[k].budget_yield = 0;
+    return b;
 }
 
 static inline int model_m_take_grant(model_ctx *x, int k) {
@@ -1096,14 +1277,107 @@ static inline void model_m_spawn(model_ctx *x, int k) {
 
 static inline void model_m_finish(model_ctx *x, int k) {
     model_m_list *l = &x->m.lists[MODEL_LTASK(k)];
-    int i;
     model_m_disarm_depth(x, k, -1); /* a generator abandoned at a yield */
     x->m.t[k].where = MODEL_W_DONE;
     x->m.t[k].live = 0;
     x->m.ntasks--;
-    /* each waiter learns this run's outcome with its wake-up */
-    for (i = 0; i < l->n; i++) x->m.t[l->id[i]].peer_cancelled = x->m.t[k].cancel;
-    model_m_wake_all(x, MODEL_LTASK(k), 1);
+    if (x->o.model_bug == MODEL_BUG_GROUP_LATE_NOTIFY) { /* wrong on purpose */
+        int nodes[MODEL_LCAP], n = 0, i, j;
+        for (i = j = 0; i < l->n; i++)
+            if (l->id[i] >= MODEL_WBASE) nodes[n++] = l->id[i];
+            else l->id[j++] = l->id[i];
+        l->n = j;
+        for (i = 0; i < l->n; i++) x->m.t[l->id[i]].peer_cancelled = x->m.t[k].cancel;
+        model_m_wake_all(x, MODEL_LTASK(k), 1);
+        for (i = 0; i < n; i++) model_m_group_notify(x, nodes[i]);
+        return;
+    }
+    /* Each node in turn, in list order: a task learns this run's outcome
+     * with its wake-up; a group's callback runs at once, and what it does
+     * (cancellations, waking the group's waiter) comes before the wake-up
+     * of the nodes after it. */
+    while (l->n) {
+        if (l->id[0] < MODEL_WBASE) x->m.t[l->id[0]].peer_cancelled = x->m.t[k].cancel;
+        else x->m.gstat[MODEL_GS_MIDDLE] += l->n > 1;
+        model_m_wake_one(x, MODEL_LTASK(k), 1);
+    }
+}
+
+/* ---- groups (async_group) ---- */
+
+/* A frame starts: a new group, unless members of the last run's are
+ * still pending (a generator abandoned at a yield): then it goes on. */
+static inline void model_m_group_begin(model_ctx *x, int k, int d) {
+    model_m_group *G = &x->m.grp[k][d];
+    if (!G->pending) G->n = G->failed = G->error = 0;
+    else x->m.gstat[MODEL_GS_TAKEOVER]++;
+}
+
+/* async__group_cancel_all: every member still pending.  A member that
+ * ended and whose storage was spawned again (as another group's member,
+ * say) is not this group's any more and is left alone (MODEL_GS_FOREIGN
+ * counts the case: async.h 0.4 cancelled it). */
+static inline int model_m_group_cancel_all(model_ctx *x, const model_m_group *G) {
+    int i, n = 0;
+    for (i = 0; i < G->n; i++) {
+        const model_m_task *mt = &x->m.t[G->member[i]];
+        if (!mt->live) continue;
+        if (G->ended[i]) {
+            x->m.gstat[MODEL_GS_FOREIGN] += !mt->cancel;
+            continue;
+        }
+        n += !mt->cancel;
+        model_m_cancel(x, G->member[i]);
+    }
+    return n; /* how many it cancelled */
+}
+
+/* async__group_notify: member i of the group of frame (k, d) has finished. */
+static inline void model_m_group_notify(model_ctx *x, int wid) {
+    int g = (wid - MODEL_WBASE) / MODEL_NT, i = (wid - MODEL_WBASE) % MODEL_NT;
+    int gk = g / MODEL_DEPTH, gd = g % MODEL_DEPTH;
+    model_m_group *G = &x->m.grp[gk][gd];
+    const model_m_task *mt = &x->m.t[G->member[i]];
+    G->pending--;
+    G->ended[i] = 1;
+    if (!G->failed && !mt->cancel && mt->fr[0].result < 0) {
+        G->failed = G->member[i] + 1;
+        G->error = (int)mt->fr[0].result;
+        x->m.gstat[MODEL_GS_FAIL]++;
+        if (x->o.model_bug != MODEL_BUG_GROUP_NO_CANCEL)
+            x->m.gstat[MODEL_GS_FAIL_CANCEL] += model_m_group_cancel_all(x, G) > 0;
+    }
+    if (!G->pending) {
+        x->m.gstat[MODEL_GS_WAKE] += x->m.lists[MODEL_LGRP(gk, gd)].n > 0;
+        model_m_wake_all(x, MODEL_LGRP(gk, gd), 1);
+    }
+}
+
+/* async_group_spawn of slot a into the group of frame (k, d), once the
+ * slot is known to be spawnable: ENOSPC when full; otherwise the task is
+ * spawned, the group's node goes at the end of its waiters (first: the
+ * task is new), and in a group that has failed the task is cancelled. */
+static inline int model_m_group_spawn(model_ctx *x, int k, int d, int a) {
+    model_m_group *G = &x->m.grp[k][d];
+    model_m_list *l = &x->m.lists[MODEL_LTASK(a)];
+    if (G->n == MODEL_GCAP(k)) {
+        x->m.gstat[MODEL_GS_FULL]++;
+        return ASYNC_ENOSPC;
+    }
+    model_m_spawn(x, a);
+    if (l->n >= MODEL_LCAP) {
+        model_fail(x, "model: the waiters of t%d overflow", a);
+        return ASYNC_OK;
+    }
+    l->id[l->n++] = MODEL_WID(k, d, G->n);
+    G->ended[G->n] = 0;
+    G->member[G->n++] = a;
+    G->pending++;
+    if (G->failed) {
+        x->m.gstat[MODEL_GS_JOIN_FAILED]++;
+        model_m_cancel(x, a);
+    }
+    return ASYNC_OK;
 }
 
 static inline int model_m_state(model_ctx *x, int k) {
@@ -1285,20 +1559,34 @@ static inline int model_m_wait_resume(model_ctx *x, int k, int d, const model_op
     }
 }
 
+/* The op frame d of task k is at (the group wait that ends its finally
+ * section lies one past the last op). */
+static inline const model_op *model_m_cur_op(const model_ctx *x, int k, int d) {
+    const model_m_frame *F = &x->m.t[k].fr[d];
+    return F->endwait ? &model_op_end_gwait : model_op_at(x->c, k, d, F->sec, F->idx);
+}
+
 static inline void model_m_op(model_ctx *x, int k, int d, int st, int value, int expired, int aux) {
     model_m_frame *F = &x->m.t[k].fr[d];
-    const model_op *op = model_op_at(x->c, k, d, F->sec, F->idx);
+    const model_op *op = model_m_cur_op(x, k, d);
     model_push(x, 0, MODEL_EV_OP, k, d, F->sec, F->idx, op->kind, st, value, expired, aux);
 }
 
 static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op) {
     model_m *m = &x->m;
-    int a = op->a, rc = ASYNC_OK, v = 0;
+    int a = op->a, rc = ASYNC_OK, v = 0, aux = 0;
     switch (op->kind) {
     case MODEL_SPAWN:
         if (m->t[a].live) rc = MODEL_BUSY;
         else if (m->t[a].spawns >= MODEL_MAXSPAWN) rc = MODEL_SKIP;
         else model_m_spawn(x, a);
+        break;
+    case MODEL_GSPAWN:
+        if (m->t[a].live) rc = MODEL_BUSY;
+        else if (m->t[a].spawns >= MODEL_MAXSPAWN) rc = MODEL_SKIP;
+        else rc = model_m_group_spawn(x, k, d, a);
+        v = m->grp[k][d].n;
+        aux = m->grp[k][d].pending;
         break;
     case MODEL_CANCEL: rc = m->t[a].ever ? model_m_cancel(x, a) : MODEL_SKIP; break;
     case MODEL_TRYPUT:
@@ -1352,7 +1640,7 @@ static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op)
         break;
     default: rc = MODEL_SKIP; break;
     }
-    model_m_op(x, k, d, rc, v, -1, 0);
+    model_m_op(x, k, d, rc, v, -1, aux);
 }
 
 enum { MODEL_X_NEXT = 0, MODEL_X_SUSPEND, MODEL_X_EXIT, MODEL_X_YIELD };
@@ -1378,7 +1666,12 @@ static inline int model_m_run_gather(model_ctx *x, int k, int d) {
             return MODEL_F_FINISHED;
         } else {
             aw.a = (uint8_t)g->ids[g->i];
-            st = g->phase ? model_m_wait_resume(x, k, d, &aw) : model_m_wait_start(x, k, d, &aw);
+            if (!g->phase && model_m_budget_yield(x, k)) {
+                g->phase = 1;
+                return MODEL_F_SUSPENDED;
+            }
+            st = g->phase && !model_m_budget_resumed(x, k) ? model_m_wait_resume(x, k, d, &aw)
+                                                           : model_m_wait_start(x, k, d, &aw);
             if (st == MODEL_AGAIN) {
                 g->phase = 1;
                 return MODEL_F_SUSPENDED;
@@ -1400,13 +1693,63 @@ static inline int model_m_run_gather(model_ctx *x, int k, int d) {
     }
 }
 
+/* async_group_wait_fn on the group of frame (k, d), as the model sees it:
+ * wait until nothing is pending; then the finally section: if interrupted
+ * (members still pending), cancel them all and wait, shielded, until every
+ * one has finished; a failure makes the status ECANCELED. */
+static inline int model_m_run_gwait(model_ctx *x, int k, int d) {
+    model_m_task *t = &x->m.t[k];
+    model_m_gwait *w = &t->gw;
+    model_m_group *G = &x->m.grp[k][d];
+    int st;
+    for (;;) {
+        if (w->phase == 0 && w->fin == 1) { /* the finally section begins */
+            w->fin = 2;
+            if (G->pending) {
+                x->m.gstat[t->cancel && t->shield == 1 ? MODEL_GS_INTR_CANCEL : MODEL_GS_INTR_TMO]++;
+                model_m_group_cancel_all(x, G);
+                if (x->o.model_bug == MODEL_BUG_GROUP_EARLY) w->fin = 3;
+            }
+        }
+        if (w->phase == 0 && w->fin >= 2 && (!G->pending || w->fin == 3)) {
+            if (G->failed) w->status = ASYNC_ECANCELED;
+            t->shield--; /* its frame ends; it armed no timeout */
+            return MODEL_F_FINISHED;
+        }
+        /* one wait (async__group_start, at its start and every resume);
+         * the group's frame armed nothing: MODEL_DEPTH matches no timeout */
+        if (w->phase == 0 && model_m_budget_yield(x, k)) {
+            w->phase = 1;
+            return MODEL_F_SUSPENDED;
+        }
+        if (w->phase) model_m_budget_resumed(x, k);
+        st = model_m_intr(x, k, MODEL_DEPTH);
+        if (st == ASYNC_OK && G->pending) {
+            model_m_park(x, k, MODEL_LGRP(k, d));
+            w->phase = 1;
+            return MODEL_F_SUSPENDED;
+        }
+        w->phase = 0;
+        w->status = st;
+        if (w->fin) {
+            if (st == MODEL_UNWIND) { /* leaves its finally section early */
+                t->shield--;
+                return MODEL_F_FINISHED;
+            }
+            continue;
+        }
+        w->fin = 1; /* done or interrupted: into the finally section */
+        t->shield++;
+    }
+}
+
 static inline int model_m_run_frame(model_ctx *x, int k, int d);
 
 /* Run (or resume) the op frame d of task k is at. */
 static inline int model_m_exec(model_ctx *x, int k, int d) {
     model_m_task *t = &x->m.t[k];
     model_m_frame *F = &t->fr[d];
-    const model_op *op = model_op_at(x->c, k, d, F->sec, F->idx);
+    const model_op *op = model_m_cur_op(x, k, d);
     int st, expired;
     if (model_is_wait(op->kind)) {
         if (F->phase == 0) {
@@ -1419,6 +1762,9 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
             if (op->tmo)
                 model_m_arm(x, k, d, 2 + F->sec,
                             x->m.now + (uint64_t)(op->tmo - 1) * MODEL_SECOND);
+            if (op->kind != MODEL_YIELD && model_m_budget_yield(x, k)) st = MODEL_AGAIN;
+            else st = model_m_wait_start(x, k, d, op);
+        } else if (op->kind != MODEL_YIELD && model_m_budget_resumed(x, k)) {
             st = model_m_wait_start(x, k, d, op);
         } else {
             st = model_m_wait_resume(x, k, d, op);
@@ -1477,6 +1823,30 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
             expired = x->m.sc[id].expired;
         }
         model_m_op(x, k, d, st, t->ga.cancelled, expired, t->ga.n);
+        return MODEL_X_NEXT;
+    }
+    if (op->kind == MODEL_GWAIT) {
+        int id = model_scope_id(k, d, 2 + F->sec), j, ndone = 0;
+        model_m_group *G = &x->m.grp[k][d];
+        if (F->phase == 0) {
+            memset(&t->gw, 0, sizeof t->gw);
+            if (op->tmo)
+                model_m_arm(x, k, d, 2 + F->sec,
+                            x->m.now + (uint64_t)(op->tmo - 1) * MODEL_SECOND);
+            F->phase = 2;
+        }
+        if (model_m_run_gwait(x, k, d) == MODEL_F_SUSPENDED) return MODEL_X_SUSPEND;
+        st = model_m_intr(x, k, d);
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        if (st == ASYNC_OK) st = t->gw.status; /* ASYNC_GROUP_WAIT: the group's */
+        expired = -1;
+        if (op->tmo) {
+            model_m_disarm(x, k, id);
+            expired = x->m.sc[id].expired;
+        }
+        for (j = 0; j < G->n; j++) ndone += !x->m.t[G->member[j]].live;
+        model_m_op(x, k, d, st, G->error, expired,
+                   model_group_aux(G->failed, G->n, ndone, G->pending));
         return MODEL_X_NEXT;
     }
     if (op->kind == MODEL_NEXT) {
@@ -1586,8 +1956,8 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
             model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
             return MODEL_X_NEXT;
         }
-        F->result = op->a;
-        model_m_op(x, k, d, ASYNC_OK, op->a, -1, 0);
+        F->result = model_ret_value(op->a);
+        model_m_op(x, k, d, ASYNC_OK, model_ret_value(op->a), -1, 0);
         return MODEL_X_EXIT;
     }
     model_m_plain(x, k, d, op);
@@ -1607,9 +1977,18 @@ static inline void model_m_frame_done(model_ctx *x, int k, int d) {
 static inline int model_m_run_frame(model_ctx *x, int k, int d) {
     model_m_task *t = &x->m.t[k];
     model_m_frame *F = &t->fr[d];
+    if (!F->begun) { /* its first statements */
+        F->begun = 1;
+        model_m_group_begin(x, k, d);
+    }
     for (;;) {
-        int leave = 0;
-        if (F->phase == 0 && F->idx >= x->c->nops[k][d][F->sec]) {
+        int leave = 0, atend = F->phase == 0 && F->idx >= x->c->nops[k][d][F->sec];
+        if (atend && F->sec == 1 && F->idx == x->c->nops[k][d][1] && x->m.grp[k][d].pending) {
+            F->endwait = 1; /* the group wait that ends the finally section */
+            x->m.gstat[MODEL_GS_END_WAIT]++;
+            atend = 0;
+        }
+        if (atend) {
             if (F->sec == 0) {
                 F->result = model_default_result(k, d);
                 leave = 1;
@@ -1671,6 +2050,7 @@ static inline int model_m_step(model_ctx *x) {
             continue;
         }
         m->t[k].started = 1;
+        m->budget = ASYNC_BUDGET;
         model_push(x, 0, MODEL_EV_RESUME, k, 0, 0, 0, 0, 0, 0, 0, 0);
         if (model_m_run_frame(x, k, 0) == MODEL_F_FINISHED) model_m_finish(x, k);
     }
@@ -1681,19 +2061,23 @@ static inline int model_m_step(model_ctx *x) {
  * Checks: the library's invariants, and its state against the model's
  * ========================================================================== */
 
-/* The slot of a task node, or the MODEL_NT + scope id of a timeout node. */
+/* The slot of a task node, the MODEL_NT + scope id of a timeout node, or
+ * the MODEL_WID of a group's node. */
 static inline int model_node_id(model_ctx *x, const async__node *n) {
-    uintptr_t p = (uintptr_t)n;
+    uintptr_t p = (uintptr_t)n, base = (uintptr_t)&x->fs[0][0];
     int k, d, i;
     for (k = 0; k < MODEL_NT; k++)
         if (p == (uintptr_t)&x->task[k].node) return k;
-    for (k = 0; k < MODEL_NT; k++)
-        for (d = 0; d < MODEL_DEPTH; d++)
-            for (i = 0; i < 2; i++) {
-                if (p == (uintptr_t)&x->fs[k][d].tmo[i].node) return MODEL_NT + model_scope_id(k, d, i);
-                if (p == (uintptr_t)&x->fs[k][d].wtmo[i].node)
-                    return MODEL_NT + model_scope_id(k, d, 2 + i);
-            }
+    if (p < base || p >= base + sizeof x->fs) return -1;
+    i = (int)((p - base) / sizeof(model_fs));
+    k = i / MODEL_DEPTH;
+    d = i % MODEL_DEPTH;
+    for (i = 0; i < 2; i++) {
+        if (p == (uintptr_t)&x->fs[k][d].tmo[i].node) return MODEL_NT + model_scope_id(k, d, i);
+        if (p == (uintptr_t)&x->fs[k][d].wtmo[i].node) return MODEL_NT + model_scope_id(k, d, 2 + i);
+    }
+    for (i = 0; i < MODEL_NT; i++)
+        if (p == (uintptr_t)&x->fs[k][d].gw[i].node) return MODEL_WID(k, d, i);
     return -1;
 }
 
@@ -1703,7 +2087,11 @@ static inline const char *model_list_name(int list, char *buf, size_t n) {
     else if (list < 2 * MODEL_NQ + MODEL_NE) snprintf(buf, n, "e%d waiters", list - 2 * MODEL_NQ);
     else if (list < 2 * MODEL_NQ + MODEL_NE + MODEL_NS)
         snprintf(buf, n, "s%d waiters", list - 2 * MODEL_NQ - MODEL_NE);
-    else snprintf(buf, n, "waiters of t%d", list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS);
+    else if (list < MODEL_LGRP(0, 0))
+        snprintf(buf, n, "waiters of t%d", list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS);
+    else
+        snprintf(buf, n, "waiter on t%d%s's group", (list - MODEL_LGRP(0, 0)) / MODEL_DEPTH,
+                 (list - MODEL_LGRP(0, 0)) % MODEL_DEPTH ? ".child" : "");
     return buf;
 }
 
@@ -1713,7 +2101,9 @@ static inline async__node **model_real_list(model_ctx *x, int list) {
     if (list < 2 * MODEL_NQ + MODEL_NE) return &x->ev[list - 2 * MODEL_NQ].waiters;
     if (list < 2 * MODEL_NQ + MODEL_NE + MODEL_NS)
         return &x->sem[list - 2 * MODEL_NQ - MODEL_NE].waiters;
-    return &x->task[list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS].waiters;
+    if (list < MODEL_LGRP(0, 0)) return &x->task[list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS].waiters;
+    list -= MODEL_LGRP(0, 0);
+    return &x->fs[list / MODEL_DEPTH][list % MODEL_DEPTH].grp.waiter;
 }
 
 /* Walk a wait list; the slots in order into ids (NULL: don't).  -1 if the
@@ -1721,24 +2111,36 @@ static inline async__node **model_real_list(model_ctx *x, int list) {
 static inline int model_walk_list(model_ctx *x, int list, int *ids, int *seen) {
     async__node **owner = model_real_list(x, list), *h = *owner, *n;
     int cnt = 0;
-    char nb[32];
+    char nb[48];
     if (!h) return 0;
     n = h;
     do {
         int id = model_node_id(x, n);
-        if (id < 0 || id >= MODEL_NT) {
-            model_fail(x, "invariant: %s holds a node that is not a task",
+        if (id >= MODEL_WBASE) { /* a group's node: only among its member's waiters */
+            const async_waiter *w = (const async_waiter *)(const void *)n;
+            if (list < MODEL_LTASK(0) || list >= MODEL_LTASK(MODEL_NT) ||
+                w->task != &x->task[list - MODEL_LTASK(0)] || n->magic != ASYNC__K_WAITER) {
+                model_fail(x, "invariant: %s holds group node %d, not of a member of its own",
+                           model_list_name(list, nb, sizeof nb), id);
+                return -1;
+            }
+        } else if (id < 0 || id >= MODEL_NT) {
+            model_fail(x, "invariant: %s holds a node that is neither a task nor a group's",
                        model_list_name(list, nb, sizeof nb));
             return -1;
+        } else if (n->magic != ASYNC__LIVE) {
+            model_fail(x, "invariant: %s holds t%d, which is not pending (magic %#x)",
+                       model_list_name(list, nb, sizeof nb), id, n->magic);
+            return -1;
         }
-        if (cnt >= MODEL_NT || n->link.l.owner != owner || n->where != ASYNC__W_WAITING ||
-            n->link.l.next->link.l.prev != n || n->magic != ASYNC__LIVE) {
-            model_fail(x, "invariant: %s is malformed at t%d (where %d, magic %#x, %d nodes)",
+        if (cnt >= MODEL_LCAP || n->link.l.owner != owner || n->where != ASYNC__W_WAITING ||
+            n->link.l.next->link.l.prev != n) {
+            model_fail(x, "invariant: %s is malformed at node %d (where %d, magic %#x, %d nodes)",
                        model_list_name(list, nb, sizeof nb), id, n->where, n->magic, cnt);
             return -1;
         }
         if (ids) ids[cnt] = id;
-        if (seen) seen[id]++;
+        if (seen && id < MODEL_NT) seen[id]++;
         cnt++;
         n = n->link.l.next;
     } while (n != h);
@@ -1869,6 +2271,39 @@ static inline void model_check_lib(model_ctx *x, int current) {
         if (model_walk_list(x, list, NULL, seen) < 0) return;
     for (q = 0; q < MODEL_NQ; q++)
         if (x->q[q].joiners) model_fail(x, "invariant: q%d has joiners", q);
+    /* groups: pending counts the members whose node is still among their
+     * task's waiters; a failure is a member's negative result; nobody waits
+     * on a group with nothing pending */
+    for (k = 0; k < x->c->ntasks; k++) {
+        int d;
+        for (d = 0; d < MODEL_DEPTH; d++) {
+            const async_group *g = &x->fs[k][d].grp;
+            int linked = 0, member = !g->failed;
+            if (g->w != x->fs[k][d].gw || g->cap != MODEL_GCAP(k) || g->n > g->cap) {
+                model_fail(x, "invariant: t%d%s's group: %zu members, capacity %zu", k,
+                           d ? ".child" : "", g->n, g->cap);
+                return;
+            }
+            for (i = 0; i < (int)g->n; i++) {
+                const async_waiter *w = &g->w[i];
+                member |= w->task == g->failed;
+                if (w->node.where != ASYNC__W_WAITING) continue;
+                linked++;
+                if (w->task->node.magic != ASYNC__LIVE || w->node.link.l.owner != &w->task->waiters)
+                    model_fail(x, "invariant: t%d%s's group: member %d's node is linked, but not "
+                                  "among the waiters of its pending task", k, d ? ".child" : "", i);
+            }
+            if (linked != (int)g->pending)
+                model_fail(x, "invariant: t%d%s's group has %zu pending, %d member nodes linked", k,
+                           d ? ".child" : "", g->pending, linked);
+            if (!member || (g->failed && g->error >= 0))
+                model_fail(x, "invariant: t%d%s's group failed with %ld (by a member: %d)", k,
+                           d ? ".child" : "", (long)g->error, member);
+            if (g->waiter && !g->pending)
+                model_fail(x, "invariant: a task waits on t%d%s's group with nothing pending", k,
+                           d ? ".child" : "");
+        }
+    }
     /* every task in one place */
     for (k = 0; k < MODEL_NT; k++) {
         async_task *t = &x->task[k];
@@ -1963,7 +2398,11 @@ static inline void model_ids_format(char *buf, size_t n, const int *ids, int cnt
         int id = ids[i];
         int r;
         if (id < MODEL_NT) r = snprintf(buf + w, n - w, "%st%d", i ? " " : "", id);
-        else {
+        else if (id >= MODEL_WBASE) {
+            int g = (id - MODEL_WBASE) / MODEL_NT;
+            r = snprintf(buf + w, n - w, "%st%d%s.group[%d]", i ? " " : "", g / MODEL_DEPTH,
+                         g % MODEL_DEPTH ? ".child" : "", (id - MODEL_WBASE) % MODEL_NT);
+        } else {
             int s = id - MODEL_NT, slot = s % 4;
             r = snprintf(buf + w, n - w, "%st%d%s.%s%d", i ? " " : "", model_scope_task(s),
                          model_scope_depth(s) ? ".child" : "", slot < 2 ? "tmo" : "wtmo",
@@ -1990,7 +2429,7 @@ static inline void model_compare_state(model_ctx *x) {
     model_m *m = &x->m;
     int k, list, i, n, ids[MODEL_NTIMER + 1], mids[MODEL_NTIMER + 1];
     const async__node *heap[MODEL_NTIMER + 1];
-    char nb[32];
+    char nb[48];
     if (x->failed) return;
     if (x->loop.now != m->now) {
         model_fail(x, "state: async.h's clock is at %llu ns, the model's at %llu ns",
@@ -2065,9 +2504,30 @@ static inline void model_compare_state(model_ctx *x) {
     for (list = 0; list < MODEL_NL; list++) {
         n = model_walk_list(x, list, ids, NULL);
         if (n < 0) return;
+        if (n == m->lists[list].n && !memcmp(ids, m->lists[list].id, (size_t)n * sizeof(int)))
+            continue; /* (the list's name is only formatted for a difference) */
         if (model_ids_differ(x, model_list_name(list, nb, sizeof nb), ids, n, m->lists[list].id,
                              m->lists[list].n))
             return;
+    }
+    /* groups */
+    for (k = 0; k < x->c->ntasks; k++) {
+        int d, j;
+        for (d = 0; d < MODEL_DEPTH; d++) {
+            const async_group *g = &x->fs[k][d].grp;
+            const model_m_group *G = &m->grp[k][d];
+            int same = (int)g->n == G->n && (int)g->pending == G->pending &&
+                       model_real_slot(x, g->failed) + 1 == G->failed && g->error == G->error;
+            for (j = 0; same && j < G->n; j++) same = g->w[j].task == &x->task[G->member[j]];
+            if (!same) {
+                model_fail(x, "state: t%d%s's group has %zu members (%zu pending, failed t%d, "
+                              "error %ld) in async.h, %d (%d, t%d, %d) in the model, or other "
+                              "members", k, d ? ".child" : "", g->n, g->pending,
+                           model_real_slot(x, g->failed), (long)g->error, G->n, G->pending,
+                           G->failed - 1, G->error);
+                return;
+            }
+        }
     }
     /* objects */
     for (i = 0; i < MODEL_NQ; i++) {
@@ -2150,8 +2610,11 @@ static inline void model_setup(model_ctx *x, const model_case *c, const model_op
         async_semaphore_init(&x->sem[i], c->sem0[i]);
         x->m.semv[i] = c->sem0[i];
     }
+    for (k = 0; k < MODEL_NT; k++)
+        for (d = 0; d < MODEL_DEPTH; d++)
+            async_group_init(&x->fs[k][d].grp, x->fs[k][d].gw, MODEL_GCAP(k));
     for (k = 0; k < c->ninit; k++) {
-        model_real_spawn(x, k);
+        model_real_spawn(x, k, NULL);
         model_m_spawn(x, k);
     }
 }
@@ -2342,9 +2805,13 @@ static inline int model_check_case(model_ctx *x, const model_case *c, const mode
  * Shrinking and reporting
  * ========================================================================== */
 
+static inline int model_names_task(int kind) {
+    return kind == MODEL_SPAWN || kind == MODEL_CANCEL || kind == MODEL_AWAIT ||
+           kind == MODEL_GSPAWN;
+}
+
 static inline int model_refers_to(const model_op *op, int k) {
-    return (op->kind == MODEL_SPAWN || op->kind == MODEL_CANCEL || op->kind == MODEL_AWAIT) &&
-           op->a == k;
+    return model_names_task(op->kind) && op->a == k;
 }
 
 /* Remove slot k (ops naming it go too); 0 if that leaves no valid case. */
@@ -2364,9 +2831,7 @@ static inline int model_case_drop_task(model_case *c, int k) {
                 for (i = o = 0; i < c->nops[j][d][s]; i++) {
                     model_op op = c->ops[j][d][s][i];
                     if (model_refers_to(&op, k)) continue;
-                    if ((op.kind == MODEL_SPAWN || op.kind == MODEL_CANCEL ||
-                         op.kind == MODEL_AWAIT) && op.a > k)
-                        op.a--;
+                    if (model_names_task(op.kind) && op.a > k) op.a--;
                     c->ops[j][d][s][o++] = op;
                 }
                 c->nops[j][d][s] = (uint8_t)o;

@@ -894,16 +894,28 @@ Test(memory, the_documented_sizes_hold_on_64_bit) {
         return;
     }
 #ifdef ASYNC_NO_INTROSPECTION
-    cr_assert_eq(sizeof(async_task), 80);
+    cr_assert_eq(sizeof(async_task), 96);
 #else
-    cr_assert_eq(sizeof(async_task), 112, "80 + name, site and task-list links");
+    cr_assert_eq(sizeof(async_task), 112, "96 + name and site");
 #endif
     cr_assert_eq(sizeof(async_frame), (ASYNC_LABELS_ON ? 24 : 16));
     cr_assert_eq(sizeof(async_timeout), 72);
     cr_assert_eq(sizeof(async_waiter), 64);
 #ifdef ASYNC_NO_IO
-    cr_assert_eq(sizeof(async_loop), 112);
+    cr_assert_eq(sizeof(async_loop), 128);
 #else
-    cr_assert_eq(sizeof(async_loop), 192);
+    cr_assert_eq(sizeof(async_loop), 208);
+#endif
+}
+
+Test(version, the_macros_agree) {
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", ASYNC_VERSION_MAJOR, ASYNC_VERSION_MINOR,
+             ASYNC_VERSION_PATCH);
+    cr_assert_str_eq(ASYNC_VERSION, want);
+    cr_assert_eq(ASYNC_VERSION_NUM,
+                 ASYNC_VERSION_MAJOR * 10000 + ASYNC_VERSION_MINOR * 100 + ASYNC_VERSION_PATCH);
+#if ASYNC_VERSION_NUM < 500
+#error "usable in #if"
 #endif
 }

@@ -27,19 +27,6 @@ static char *run_example(const char *name, const char *args) {
     return out;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 Test(examples, countasync_virtual_prints_one_one_one_two_two_two_in_1s) {
     cr_assert_str_eq(run_example("countasync", "--virtual"),
                      "One\nOne\nOne\nTwo\nTwo\nTwo\ncountasync executed in 1.00 seconds.\n");

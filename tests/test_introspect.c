@@ -38,7 +38,7 @@ typedef struct {
     int item;
 } intro_st;
 
-enum { W_SLEEP, W_GET, W_PUT, W_EVENT, W_SEM, W_TASK, W_IO, W_YIELD, W_FOREVER };
+enum { W_SLEEP, W_GET, W_PUT, W_EVENT, W_SEM, W_TASK, W_IO, W_YIELD, W_FOREVER, W_IO_OUT };
 
 static int intro_fn(async_task *task, void *arg) {
     intro_st *s = (intro_st *)arg;
@@ -51,6 +51,7 @@ static int intro_fn(async_task *task, void *arg) {
     else if (s->what == W_SEM) ASYNC_SEM_ACQUIRE(s->sem);
     else if (s->what == W_TASK) ASYNC_AWAIT_TASK(s->other);
     else if (s->what == W_IO) ASYNC_IO_WAIT(s->io, ASYNC_READ);
+    else if (s->what == W_IO_OUT) ASYNC_IO_WAIT(s->io, ASYNC_WRITE);
     else ASYNC_YIELD();
     ASYNC_RETURN(7);
     ASYNC_END;
@@ -167,6 +168,36 @@ Test(introspect, describe_names_the_fd_an_io_wait_is_on) {
     cr_assert_eq(async_run(&loop), ASYNC_OK);
     async_io_close(&io);
     close(fds[1]);
+    async_loop_close(&loop);
+}
+
+/* A wait for writability says so, with the right fd (the direction is
+ * noted by the wait, not guessed from the list). */
+Test(introspect, describe_names_the_fd_and_direction_of_a_write_wait) {
+    static async_loop loop;
+    static async_task t, tick;
+    static intro_st s;
+    static async_frame tf;
+    static async_io io;
+    char want[64], junk[4096];
+    int sv[2];
+    memset(junk, 'x', sizeof junk);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    cr_assert_eq(async_io_open(&loop, &io, sv[0]), ASYNC_OK);
+    while (async_io_write(&io, junk, sizeof junk) > 0) {
+    } /* full: the next write would block */
+    s.what = W_IO_OUT, s.io = &io;
+    async_spawn(&loop, &t, intro_fn, &s);
+    async_spawn(&loop, &tick, intro_tick, &tf);
+    cr_assert_eq(async_run_until(&loop, &tick), ASYNC_OK);
+    snprintf(want, sizeof want, "ASYNC_IO_WAIT on fd %d writable", sv[0]);
+    HAS(describe(&t), want);
+    while (recv(sv[1], junk, sizeof junk, MSG_DONTWAIT) > 0) {
+    } /* drain: writable again */
+    cr_assert_eq(async_run(&loop), ASYNC_OK);
+    async_io_close(&io);
+    close(sv[1]);
     async_loop_close(&loop);
 }
 

@@ -478,7 +478,9 @@ static void header_symbols(const char *flags, char *undefined, size_t un, char *
         if (type == 'U') {
             strncat(undefined, name, un - strlen(undefined) - 2);
             strncat(undefined, " ", un - strlen(undefined) - 1);
-        } else if (strchr("bBdDCGS", type) && strncmp(name, "async__site.", 12) != 0) {
+        } else if (strchr("bBdDCGS", type) && strncmp(name, "async__site.", 12) != 0 &&
+                   /* async_main's pointer for its signal handler (README) */
+                   strncmp(name, "async__signal_target.", 21) != 0) {
             strncat(data, name, dn - strlen(data) - 2);
             strncat(data, " ", dn - strlen(data) - 1);
         }
