@@ -191,7 +191,8 @@ Test(future, a_timeout_leaves_the_future_pending_for_the_others) {
     async_task t1, t2, ts;
     patient_state p;
     awaiter_state a;
-    setter_state st = {{0}, NULL, 0};
+    setter_state st;
+    memset(&st, 0, sizeof st);
     memset(&p, 0, sizeof p);
     memset(&a, 0, sizeof a);
     async_loop_init(&loop, ASYNC_VIRTUAL);
@@ -354,8 +355,9 @@ Test(condition, notify_one_wakes_the_longest_waiter_with_the_lock) {
     async_loop loop;
     async_task tb[3], ts;
     buyer_state b[3];
-    stocker_state st = {{0}, 0};
+    stocker_state st;
     int i;
+    memset(&st, 0, sizeof st);
     shop_open(&loop);
     memset(b, 0, sizeof b);
     for (i = 0; i < 3; i++) {
@@ -376,8 +378,10 @@ Test(condition, notify_all_wakes_everyone_and_the_predicate_is_rechecked) {
     async_loop loop;
     async_task tb[4], ts;
     buyer_state b[4];
-    stocker_state st = {{0}, 1};
+    stocker_state st;
     int i;
+    memset(&st, 0, sizeof st);
+    st.all = 1;
     shop_open(&loop);
     memset(b, 0, sizeof b);
     for (i = 0; i < 4; i++) {
