@@ -1277,7 +1277,7 @@ typedef struct async_wait {
     async_task *const *tasks;
     async_waiter *w;
     size_t n, done;
-    int when, failed;
+    int when;
     async_task *first_failed; /* the first task seen failing, or NULL */
     async__node *waiter;      /* the task waiting */
 } async_wait;
@@ -1730,7 +1730,6 @@ enum {
 #define ASYNC__LIVE 0xA5u
 #define ASYNC__DEAD 0xD3u
 #define ASYNC__L_RUNNING 0x100u
-#define ASYNC__L_TASKS_ONLY 0x200u /* async_loop_shutdown: callbacks do not count */
 
 /* Site kinds: what a suspended task's wait list belongs to. */
 enum {
@@ -2702,16 +2701,17 @@ static inline void async__fire_timers(async_loop *loop) {
     while (loop->heap && loop->heap->deadline <= now) {
         async__node *n = loop->heap;
         async__heap_remove(loop, n);
-        if (n->magic == ASYNC__K_CALL) {
+        if (n->magic == ASYNC__LIVE) /* a sleeping task: the common case first */
+            async__push_ready(loop, async__task_of(n));
+        else if (n->magic == ASYNC__K_TIMEOUT)
+            async__timeout_fire((async_timeout *)(void *)n);
+        else if (n->magic == ASYNC__K_CALL)
             async__handle_fire(loop, (async_handle *)(void *)n);
-        } else if (n->magic != ASYNC__K_TIMEOUT) {
-            ASYNC_ASSERT_TASK(n->magic == ASYNC__LIVE,
+        else
+            ASYNC_ASSERT_TASK(0,
                               "the loop met a sleeping task whose storage was "
                               "overwritten, freed or reused before it finished",
                               async__task_of(n));
-            async__push_ready(loop, async__task_of(n));
-        } else
-            async__timeout_fire((async_timeout *)(void *)n);
     }
 }
 
@@ -2792,7 +2792,10 @@ static inline void async__pass(async_loop *loop) {
     async__run_ready(loop);
 }
 
-static inline int async__run(async_loop *loop, async_task *until) {
+/* Run until `until` is done, or (NULL) every task, and every scheduled
+ * callback too when `callbacks` is set (async_loop_shutdown waits for the
+ * tasks only). */
+static inline int async__run(async_loop *loop, async_task *until, int callbacks) {
     int rc = ASYNC_OK, deadlocked = 0;
     if (!loop) return ASYNC_EINVAL;
     ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
@@ -2802,8 +2805,7 @@ static inline int async__run(async_loop *loop, async_task *until) {
     loop->flags |= ASYNC__L_RUNNING;
     for (;;) {
         if (until ? until->node.magic != ASYNC__LIVE
-                  : loop->ntasks == 0 &&
-                        (loop->nhandles == 0 || (loop->flags & ASYNC__L_TASKS_ONLY))) {
+                  : loop->ntasks == 0 && (loop->nhandles == 0 || !callbacks)) {
 #ifdef ASYNC__IO
             if (!until && ASYNC__INBOX(loop)) { /* a call may spawn more */
                 async__drain_inbox(loop);
@@ -2849,19 +2851,15 @@ static inline int async__run(async_loop *loop, async_task *until) {
     return deadlocked ? ASYNC_EDEADLK : rc;
 }
 
-static inline int async_run(async_loop *loop) { return async__run(loop, NULL); }
+static inline int async_run(async_loop *loop) { return async__run(loop, NULL, 1); }
 
 static inline int async_loop_shutdown(async_loop *loop) {
-    int rc;
     if (!loop) return ASYNC_EINVAL;
     ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
                       "async_loop_shutdown: the loop is running (called from "
                       "inside one of its own tasks)", loop->current);
     async__cancel_all(loop);
-    loop->flags |= ASYNC__L_TASKS_ONLY;
-    rc = async__run(loop, NULL);
-    loop->flags &= ~ASYNC__L_TASKS_ONLY;
-    return rc;
+    return async__run(loop, NULL, 0);
 }
 
 static inline uint64_t async_next_deadline(async_loop *loop) {
@@ -2895,7 +2893,7 @@ static inline int async_run_until(async_loop *loop, async_task *task) {
     ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_run_until: task was never spawned");
     ASYNC_ASSERT(task->node.magic != ASYNC__LIVE || task->loop == loop,
                  "async_run_until: task belongs to another loop");
-    return async__run(loop, task);
+    return async__run(loop, task, 1);
 }
 
 #ifndef ASYNC_NO_OS
@@ -4156,17 +4154,19 @@ static inline int async__task_failed(const async_task *t) {
 
 static inline int async__waitset_met(const async_wait *ws) {
     if (ws->when == ASYNC_FIRST_COMPLETED) return ws->done > 0 || ws->n == 0;
-    if (ws->when == ASYNC_FIRST_EXCEPTION && ws->failed) return 1;
+    if (ws->when == ASYNC_FIRST_EXCEPTION && ws->first_failed) return 1;
     return ws->done == ws->n;
+}
+
+/* One of the tasks is done. */
+static inline void async__waitset_count(async_wait *ws, async_task *t) {
+    ws->done++;
+    if (!ws->first_failed && async__task_failed(t)) ws->first_failed = t;
 }
 
 static inline void async__waitset_notify(async_waiter *w, async_loop *loop) {
     async_wait *ws = (async_wait *)w->ctx;
-    ws->done++;
-    if (async__task_failed(w->task) && !ws->failed) {
-        ws->failed = 1;
-        ws->first_failed = w->task;
-    }
+    async__waitset_count(ws, w->task);
     if (async__waitset_met(ws)) async__wake_all(loop, &ws->waiter, 1);
 }
 
@@ -4174,18 +4174,11 @@ static inline void async__waitset_notify(async_waiter *w, async_loop *loop) {
 static inline int async__waitset_park(async_task *t, async_wait *ws) {
     size_t i;
     ws->done = 0;
-    ws->failed = 0;
     ws->first_failed = NULL;
     for (i = 0; i < ws->n; i++) {
         ASYNC_ASSERT_TASK(ASYNC__SPAWNED(ws->tasks[i]),
                           "ASYNC_WAIT_TASKS: one of the tasks was never spawned", t);
-        if (ws->tasks[i]->node.magic != ASYNC__LIVE) {
-            ws->done++;
-            if (async__task_failed(ws->tasks[i]) && !ws->failed) {
-                ws->failed = 1;
-                ws->first_failed = ws->tasks[i];
-            }
-        }
+        if (ws->tasks[i]->node.magic != ASYNC__LIVE) async__waitset_count(ws, ws->tasks[i]);
     }
     if (async__waitset_met(ws)) return ASYNC_OK;
     for (i = 0; i < ws->n; i++) {
@@ -5154,6 +5147,15 @@ static inline size_t async__list_len(const async__node *head) {
     ((const type *)(const void *)((const char *)(owner) - offsetof(type, member)))
 
 /* What a waiting task waits on, found from the wait list it is in. */
+/* " (a of b" then tail, e.g. " (2 of 3 running)". */
+static inline void async__put_of(async__fmt *o, uint64_t a, uint64_t b, const char *tail) {
+    async__put_s(o, " (");
+    async__put_u(o, a);
+    async__put_s(o, " of ");
+    async__put_u(o, b);
+    async__put_s(o, tail);
+}
+
 static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
 #ifndef ASYNC_NO_INTROSPECTION
     async__node *const *owner = t->node.link.l.owner;
@@ -5222,11 +5224,7 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
         const async_group *g = ASYNC__OWNER(owner, async_group, waiter);
         async__put_s(o, " on task group ");
         async__put_p(o, g);
-        async__put_s(o, " (");
-        async__put_u(o, g->pending);
-        async__put_s(o, " of ");
-        async__put_u(o, g->n);
-        async__put_s(o, " running)");
+        async__put_of(o, g->pending, g->n, " running)");
     } else if (kind == ASYNC__S_LGET) {
         const async_lqueue *q = ASYNC__OWNER(owner, async_lqueue, getters);
         async__put_s(o, " on unbounded queue ");
@@ -5244,11 +5242,7 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
         const async_barrier *b = ASYNC__OWNER(owner, async_barrier, waiters);
         async__put_s(o, " at barrier ");
         async__put_p(o, b);
-        async__put_s(o, " (");
-        async__put_u(o, b->count);
-        async__put_s(o, " of ");
-        async__put_u(o, b->parties);
-        async__put_s(o, " there)");
+        async__put_of(o, b->count, b->parties, " there)");
     } else if (kind == ASYNC__S_WAIT) {
         const async_wait *ws = ASYNC__OWNER(owner, async_wait, waiter);
         async__put_s(o, " on ");
@@ -5258,11 +5252,8 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
         async__put_s(o, " done)");
     } else if (kind == ASYNC__S_COMPLETED) {
         const async_as_completed *ac = ASYNC__OWNER(owner, async_as_completed, consumer);
-        async__put_s(o, " on as_completed (");
-        async__put_u(o, ac->reported);
-        async__put_s(o, " of ");
-        async__put_u(o, ac->n);
-        async__put_s(o, " reported)");
+        async__put_s(o, " on as_completed");
+        async__put_of(o, ac->reported, ac->n, " reported)");
     }
 #else
     (void)o;

@@ -151,12 +151,15 @@ static struct {
     struct fault_fd fds[FAULT_MAXFD];
 } fault_st;
 
-static inline uint64_t fault__next(void) { /* splitmix64 */
-    uint64_t z = (fault_st.rng += 0x9e3779b97f4a7c15ull);
+/* splitmix64 over *s: the layer's schedule and the scenarios' shapes. */
+static inline uint64_t fault_splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
+
+static inline uint64_t fault__next(void) { return fault_splitmix(&fault_st.rng); }
 
 /* Start a run: new configuration, generator and fd table (no fd of a
  * previous run is open any more); the counters keep adding up. */

@@ -87,12 +87,7 @@ static inline uint64_t fx_hash(uint64_t h, const void *p, size_t n) { /* FNV-1a 
     return h;
 }
 
-static inline uint64_t fx_rand(uint64_t *s) { /* splitmix64: the scenario's shape */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t fx_rand(uint64_t *s) { return fault_splitmix(s); } /* the scenario's shape */
 static inline unsigned fx_between(uint64_t *s, unsigned lo, unsigned hi) {
     return lo + (unsigned)(fx_rand(s) % (hi - lo + 1));
 }
