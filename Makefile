@@ -31,13 +31,16 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint portability
+.PHONY: all examples test linkage cmake-test compile-time check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint portability
 
 all: examples
 
 help:
 	@echo "make examples   build every examples/NAME.c into build/NAME"
 	@echo "make test       Criterion test suite (both coroutine backends) + compile matrix"
+	@echo "make linkage    split mode (ASYNC_EXTERN/ASYNC_IMPLEMENTATION) builds; mismatches fail to link (in make test)"
+	@echo "make cmake-test CMake package: build, install, find_package(async_h) from another project (in make test)"
+	@echo "make compile-time  compile times of both linkage modes (hyperfine), a Markdown table"
 	@echo "make check      test, then again under ASan+UBSan and under valgrind"
 	@echo "make demo       countsync vs countasync with hyperfine"
 	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
@@ -56,10 +59,19 @@ help:
 $(BUILD) $(BUILD)/tests:
 	@mkdir -p $@
 
-examples: $(EXAMPLES)
+examples: $(EXAMPLES) $(BUILD)/split
 
 $(BUILD)/%: examples/%.c async.h | $(BUILD)
 	$(CC) $(STD) $(WARN) $(CFLAGS) -I. $< -o $@ $(LDFLAGS)
+
+# A program of several files in split mode (examples/split/kitchen.h): one
+# object per file, and only async_impl.c compiles the library.
+SPLIT_OBJ := $(patsubst examples/split/%.c,$(BUILD)/obj/split/%.o,$(wildcard examples/split/*.c))
+$(BUILD)/obj/split/%.o: examples/split/%.c examples/split/kitchen.h async.h
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(CFLAGS) -I. -c $< -o $@
+$(BUILD)/split: $(SPLIT_OBJ)
+	$(CC) $(CFLAGS) $(SPLIT_OBJ) -o $@ $(LDFLAGS)
 
 # ---- tests -----------------------------------------------------------------
 
@@ -68,20 +80,40 @@ deps-test:
 	$(call need,/usr/bin/pkg-config,pkg-config)
 	$(call need,/usr/bin/clang,clang)
 
-# One binary per backend, same sources.  VARIANT selects extra flags.
-$(BUILD)/tests/suite: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
-	$(CC) $(STD) $(WARN) $(CFLAGS) -I. $(TEST_SRC) -o $@ -lcriterion
-$(BUILD)/tests/suite-labels: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
-	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $@ -lcriterion
+# One binary per backend, same sources: one object per test file and
+# variant (build/tests/VARIANT.d/), with the headers each one includes
+# tracked (-MMD), so `make -j` rebuilds only what a change touches.
+# $(1) = variant, $(2) = its flags.
+define suite_rule
+$(BUILD)/tests/$(1).d/%.o: tests/%.c async.h tests/helpers.h | $(BUILD)/tests deps-test
+	@mkdir -p $$(@D)
+	$$(CC) $$(STD) $$(WARN) $(2) -MMD -MP -I. -c $$< -o $$@
+$(BUILD)/tests/$(1): $(patsubst tests/%.c,$(BUILD)/tests/$(1).d/%.o,$(TEST_SRC))
+	$$(CC) $(2) $$(filter %.o,$$^) -o $$@ -lcriterion
+-include $(wildcard $(BUILD)/tests/$(1).d/*.d)
+endef
+$(eval $(call suite_rule,suite,$(CFLAGS)))
+$(eval $(call suite_rule,suite-labels,$(CFLAGS) -DASYNC_LABELS=1))
 # ...and the poll() I/O backend instead of epoll.
-$(BUILD)/tests/suite-poll: $(TEST_SRC) tests/helpers.h async.h | $(BUILD)/tests deps-test
-	$(CC) $(STD) $(WARN) $(CFLAGS) -DASYNC_POLL=1 -I. $(TEST_SRC) -o $@ -lcriterion
+$(eval $(call suite_rule,suite-poll,$(CFLAGS) -DASYNC_POLL=1))
+# make check: ASan + UBSan, both coroutine backends.
+$(eval $(call suite_rule,suite-san,-O1 -g $(SAN)))
+$(eval $(call suite_rule,suite-san-labels,-O1 -g $(SAN) -DASYNC_LABELS=1))
 
 # Every public macro in every language mode, with both backends and compilers.
 compile-matrix: | $(BUILD)/tests deps-test
 	@sh tests/compile_matrix.sh $(BUILD)/tests
 
-test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll compile-matrix
+# Split mode: the kitchen built in each setting; mismatched files must not link.
+linkage: | $(BUILD)/tests deps-test
+	@sh tests/linkage.sh $(BUILD)/tests
+
+# CMake: the INTERFACE target, its install, find_package(async_h) from another project.
+cmake-test: | $(BUILD)/tests
+	$(call need,/usr/bin/cmake,cmake)
+	@sh tests/cmake.sh $(BUILD)/tests
+
+test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll compile-matrix linkage cmake-test
 	$(BUILD)/tests/suite --jobs 2
 	ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-labels --jobs 2
 	$(BUILD)/tests/suite-poll --jobs 2
@@ -92,8 +124,7 @@ deps-check: deps-test
 check: test deps-check
 	$(MAKE) --no-print-directory clean-san
 	$(MAKE) --no-print-directory examples BUILD=$(BUILD)/san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
-	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san -lcriterion
-	$(CC) $(STD) $(WARN) -O1 -g $(SAN) -DASYNC_LABELS=1 -I. $(TEST_SRC) -o $(BUILD)/tests/suite-san-labels -lcriterion
+	$(MAKE) --no-print-directory $(BUILD)/tests/suite-san $(BUILD)/tests/suite-san-labels
 	$(LSAN) ASYNC_EXAMPLES=$(BUILD)/san $(BUILD)/tests/suite-san --jobs 2
 	$(LSAN) ASYNC_EXAMPLES=$(BUILD)/san ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-san-labels --jobs 2
 	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. tests/tsan_threads.c -o $(BUILD)/tests/tsan_threads
@@ -147,6 +178,10 @@ portability: | $(BUILD)
 	bash tests/portability.sh $(BUILD)/port
 
 # ---- install ----------------------------------------------------------------
+
+compile-time:
+	$(call need,/usr/bin/hyperfine,hyperfine)
+	@sh bench/compile_time.sh $(BUILD)/compile-time README.md
 
 install: $(BUILD)/async.pc
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

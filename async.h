@@ -5,6 +5,35 @@
  * MIT licence: see the end of this file.
  *
  * ---------------------------------------------------------------------------
+ * CONTENTS (each part starts with a "==== Title" banner or a "---- title"
+ * comment line: search for the title)
+ * ---------------------------------------------------------------------------
+ *   This comment: USAGE, LINKAGE MODES, OPTIONS, RULES OF STACKLESS
+ *     COROUTINES (the traps), MEMORY, API SUMMARY.
+ *   The API, each declaration documented:
+ *     Types; Loop and task API (introspection, tracing); Coroutine body
+ *     macros (timeouts, generators, as_completed, queues, events,
+ *     semaphores, locks, task groups, unbounded queues, loop callbacks,
+ *     futures, conditions, barriers, waiting for some of many tasks,
+ *     generators without a loop); I/O (POSIX) (sockets, other threads,
+ *     embedding); driving the loop yourself.
+ *   Implementation (every file: what the macros need):
+ *     the coroutine mechanism (resume points, ASYNC_BEGIN/END, the wait
+ *     macro); ready queue; cooperative budget.
+ *   Implementation (definitions: one file in split mode):
+ *     wait lists; text for async_task_describe; timers (their own API and
+ *     invariants); clock and idle wait; loop; tasks; sleeping; awaiting
+ *     tasks; timeouts; running: the loop pass; async_main and signals;
+ *     then one part per primitive, each with its own describe: gather,
+ *     generators, as_completed, queues, events, semaphores and locks, task
+ *     groups, unbounded queues, loop callbacks, done callbacks, futures,
+ *     conditions, barriers, asyncio.wait, generators without a loop.
+ *   I/O implementation: backends (the interface), backend: epoll, backend:
+ *     poll, the loop's side of I/O, handles, waiting on many fds, sockets,
+ *     worker threads, embedding.
+ *   Introspection and tracing; revision history; licence.
+ *
+ * ---------------------------------------------------------------------------
  * USAGE
  * ---------------------------------------------------------------------------
  *
@@ -32,13 +61,46 @@
  * (`async_loop`, storage provided by you).
  *
  * ---------------------------------------------------------------------------
+ * LINKAGE MODES
+ * ---------------------------------------------------------------------------
+ *
+ * Include and go (the default): every function is `static inline` in each
+ * file that includes async.h.  Nothing to set up; each such file compiles
+ * the parts it uses (gcc -O2: about 1 s for examples/queue.c).
+ *
+ * Split, for programs of many files (like stb's and sokol's headers):
+ *
+ *     // every file (put it in your project's own header):
+ *     #define ASYNC_EXTERN
+ *     #include "async.h"
+ *
+ *     // exactly one file, e.g. async_impl.c:
+ *     #define ASYNC_IMPLEMENTATION
+ *     #include "async.h"
+ *
+ * A file with ASYNC_EXTERN gets the declarations, the macros and the few
+ * tiny inline helpers the macros need: the header adds some 30 ms to its
+ * compile (README, "Programs of many files"); the ASYNC_IMPLEMENTATION file
+ * compiles the library once (about 2 s), with external linkage.  ASYNC_API is the linkage of every
+ * function (static inline, or extern in split mode; in split mode you may
+ * define it yourself, e.g. to add a visibility attribute).  Awaits in split
+ * mode are calls into that file instead of inlined code.
+ * Every file of a program must use the same settings of the options marked
+ * [same] below.  In split mode a file built with others fails to link
+ * (gcc and clang): the linker reports an undefined reference to
+ * async_abi_<version>__labels<0|1>__introspection<0|1>__trace<0|1>__<I/O>,
+ * which spells the settings that file was built with; the implementation
+ * file defines only the symbol of its own.  NDEBUG and ASYNC_ASSERT may
+ * differ from file to file.  examples/split is such a program.
+ *
+ * ---------------------------------------------------------------------------
  * OPTIONS (define before including async.h; all are optional)
  * ---------------------------------------------------------------------------
  *
- *   ASYNC_LABELS        1 = resume with labels-as-values (computed goto;
- *                       GCC, Clang, TCC) instead of a switch.  Lifts the "no
- *                       suspension inside your own switch statement" rule.
- *                       Use the same setting in every file of a program.
+ *   ASYNC_EXTERN, ASYNC_IMPLEMENTATION, ASYNC_API  the linkage modes above.
+ *   ASYNC_LABELS        [same] 1 = resume with labels-as-values (computed
+ *                       goto; GCC, Clang, TCC) instead of a switch.  Lifts
+ *                       the "no suspension inside your own switch" rule.
  *   ASYNC_SHORT_NAMES   define to get the short aliases AWAIT, AWAIT_TASK,
  *                       YIELD, SLEEP, SLEEP_MS, SLEEP_NS.
  *   ASYNC_ASSERT(c,msg) how misuse is reported.  Default: unless NDEBUG is
@@ -48,20 +110,24 @@
  *                       the default report adds the task's name, state and
  *                       source line (async_task_describe).  If you define
  *                       only ASYNC_ASSERT, it is used for these too.
- *   ASYNC_NO_OS         freestanding build: no clock, no sleeping, no stdio,
- *                       no I/O.  Give each loop a clock and an idle hook
- *                       (async_loop_set_clock) or use virtual time.  Needs
- *                       only memcpy/memset (tested on a Cortex-M0 and tcc).
- *   ASYNC_NO_IO         hosted, but without the I/O section (no epoll,
- *                       sockets or threads).
- *   ASYNC_POLL          use poll() instead of epoll on Linux.
+ *   ASYNC_NO_OS         [same] freestanding build: no clock, no sleeping, no
+ *                       stdio, no I/O.  Give each loop a clock and an idle
+ *                       hook (async_loop_set_clock) or use virtual time.
+ *                       Needs only memcpy/memset (tested on a Cortex-M0 and
+ *                       tcc).
+ *   ASYNC_NO_IO         [same] hosted, but without the I/O section (no
+ *                       epoll, sockets or threads).
+ *   ASYNC_POLL          [same] use poll() instead of epoll on Linux.
  *   ASYNC_POLL_MAX      poll backend: fds watched at once (default 1024).
- *   ASYNC_NO_INTROSPECTION  drop task names and source locations (saves
- *                       16 bytes per task and a store per suspension;
- *                       async_dump still lists the tasks).  Same setting in
- *                       every file.
- *   ASYNC_TRACE         compile in async_trace_start: Chrome trace-event JSON
- *                       of every task slice (hosted builds only).
+ *   ASYNC_EPOLL_EVENTS  epoll backend: events taken per wait (default 64;
+ *                       more wait for the next pass, none is lost).
+ *   ASYNC_POOL_MAX      [same] worker threads one async_pool can start
+ *                       (default 64; a plain decimal number).
+ *   ASYNC_NO_INTROSPECTION  [same] drop task names and source locations
+ *                       (saves 16 bytes per task and a store per suspension;
+ *                       async_dump still lists the tasks).
+ *   ASYNC_TRACE         [same] compile in async_trace_start: Chrome trace-
+ *                       event JSON of every task slice (hosted builds only).
  *   ASYNC_SHIELD_MAX    (fixed, 255) shields in force at once in one task:
  *                       finally sections being run plus shielded awaits in
  *                       progress.  One more is an assertion.
@@ -83,6 +149,11 @@
  *                       pthread_create).  Define it, e.g. as fault_##name,
  *                       to put your own layer in between: the fault-
  *                       injection tests (tests/faults/) do.
+ *   In split mode the options that act inside the library (ASYNC_SPIN_NS,
+ *   ASYNC_POLL_MAX, ASYNC_EPOLL_EVENTS, ASYNC_ACCEPT_BACKOFF_MS,
+ *   ASYNC_SYSCALL, the size of ASYNC_BUDGET) take effect where
+ *   ASYNC_IMPLEMENTATION is defined; a file built with ASYNC_BUDGET 0 does
+ *   not count its own waits.
  *
  * ---------------------------------------------------------------------------
  * RULES OF STACKLESS COROUTINES (read these once; they are the whole trap list)
@@ -171,7 +242,7 @@
 /* The version: bump these three, nothing else.  ASYNC_VERSION_NUM is
  * major * 10000 + minor * 100 + patch (for #if), ASYNC_VERSION the string. */
 #define ASYNC_VERSION_MAJOR 0
-#define ASYNC_VERSION_MINOR 5
+#define ASYNC_VERSION_MINOR 6
 #define ASYNC_VERSION_PATCH 0
 #define ASYNC_VERSION_NUM                                                     \
     (ASYNC_VERSION_MAJOR * 10000 + ASYNC_VERSION_MINOR * 100 + ASYNC_VERSION_PATCH)
@@ -237,10 +308,35 @@
 #ifndef ASYNC_POLL_MAX
 #define ASYNC_POLL_MAX 1024 /* poll backend: fds watched at once */
 #endif
+#ifndef ASYNC_EPOLL_EVENTS
+#define ASYNC_EPOLL_EVENTS 64 /* epoll backend: events taken per wait */
+#endif
+#ifndef ASYNC_POOL_MAX
 #define ASYNC_POOL_MAX 64   /* worker threads in one pool */
+#endif
 #ifndef ASYNC_SPIN_NS
 #define ASYNC_SPIN_NS 100000 /* ASYNC_PRECISE: wake this early, then spin */
 #endif
+#endif
+
+
+/* Linkage (see LINKAGE MODES at the top).  ASYNC__DEFS: this file gets the
+ * definitions. */
+#if defined(ASYNC_IMPLEMENTATION) || defined(ASYNC_EXTERN)
+#define ASYNC__SPLIT 1
+#ifndef ASYNC_API
+#define ASYNC_API extern
+#endif
+#else
+#define ASYNC_API static inline
+#endif
+#if !defined(ASYNC__SPLIT) || defined(ASYNC_IMPLEMENTATION)
+#define ASYNC__DEFS 1
+#endif
+#ifdef ASYNC__SPLIT
+#define ASYNC__COLD_API ASYNC_API ASYNC__COLD
+#else
+#define ASYNC__COLD_API static ASYNC__COLD
 #endif
 
 
@@ -336,22 +432,27 @@ struct async_task {
 typedef uint64_t (*async_clock_fn)(void *ctx);
 typedef void (*async_idle_fn)(void *ctx, uint64_t deadline);
 
+/* The loop's timers (see "timers" in the implementation). */
+typedef struct async__timers {
+    async__node *root;
+    size_t n;                 /* how many */
+    uint32_t seq;             /* start order of the next insert */
+} async__timers;
+
 struct async_loop {
     async_task *head, *tail;  /* ready queue, FIFO */
     size_t nready;            /* tasks in it: a cross-check of its links */
-    async__node *heap;        /* timer heap root */
-    size_t nheap;             /* timers in the heap */
+    async__timers timers;     /* deadlines: sleeps, timeouts, callbacks */
     size_t ntasks;            /* spawned and not yet finished */
     size_t nhandles;          /* callbacks scheduled (async_call_soon ...) */
     async_task *current;      /* task being run, NULL between tasks */
     unsigned budget;          /* completions left to current in this step */
+    unsigned flags;           /* ASYNC_VIRTUAL, ASYNC_PRECISE, ASYNC__L_RUNNING */
     uint64_t now;             /* loop time: virtual, or the clock less epoch */
     uint64_t epoch;           /* the OS clock at init: loop time starts at 0 */
     async_clock_fn clock;
     async_idle_fn idle;
     void *ctx;
-    uint32_t seq;
-    unsigned flags;           /* ASYNC_VIRTUAL, ASYNC_PRECISE, ASYNC__L_RUNNING */
     async_task *tasks;        /* pending tasks in spawn order */
 #ifdef ASYNC_TRACE
     FILE *trace;              /* async_trace_start: Chrome trace-event JSON */
@@ -433,21 +534,21 @@ enum { ASYNC_PENDING = 0, ASYNC_DONE = 1, ASYNC_CANCELLED = 2 };
  * clock starts at 0 and, whenever no task is ready, jumps straight to the
  * earliest deadline, so a program that sleeps prints the same output at once
  * and deterministically.  Returns ASYNC_OK, or ASYNC_EINVAL for NULL. */
-static inline int async_loop_init(async_loop *loop, unsigned flags);
+ASYNC_API int async_loop_init(async_loop *loop, unsigned flags);
 
 /* async_loop_set_clock(loop, clock, idle, ctx): use your own time source and
  * idle wait (an RTOS tick and WFI, a test clock).  Both hooks must be given.
  * Ignored in virtual mode.  Call before async_run. */
-static inline int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
-                                       async_idle_fn idle, void *ctx);
+ASYNC_API int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
+                                   async_idle_fn idle, void *ctx);
 
 /* async_spawn(loop, task, fn, state): asyncio.create_task.  Schedules
  * fn(task, state) to start on the loop's next pass.  `state` must begin with
  * an async_frame, which is reset here.  Spawning from inside a task is fine.
  * Returns ASYNC_OK or ASYNC_EINVAL.  Misuse: spawning a task that is still
  * pending (reusing its storage) is an assertion failure. */
-static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
-                              void *state);
+ASYNC_API int async_spawn(async_loop *loop, async_task *task, async_fn fn,
+                          void *state);
 
 /* async_run(loop): run until every spawned task is done.  Returns ASYNC_OK,
  * or ASYNC_EDEADLK when tasks remain that nothing in the loop can wake (all
@@ -459,18 +560,18 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
  * to stderr (hosted builds), cancels every pending task, runs their cleanup,
  * then returns ASYNC_EDEADLK.
  * Misuse: calling it from inside one of this loop's own tasks. */
-static inline int async_run(async_loop *loop);
+ASYNC_API int async_run(async_loop *loop);
 
 /* async_run_until(loop, task): run until `task` is done (asyncio's
  * run_until_complete); other tasks stay pending for a later run.  Returns
  * ASYNC_OK or ASYNC_EDEADLK. */
-static inline int async_run_until(async_loop *loop, async_task *task);
+ASYNC_API int async_run_until(async_loop *loop, async_task *task);
 
 /* async_loop_shutdown(loop): cancel every pending task and run the loop until
  * all of them have finished their cleanup (what asyncio.run does with the
  * tasks main leaves behind).  Returns ASYNC_OK, or ASYNC_EDEADLK if some
  * cleanup waits on something nothing can bring (those tasks stay pending). */
-static inline int async_loop_shutdown(async_loop *loop);
+ASYNC_API int async_loop_shutdown(async_loop *loop);
 
 /* async_main(fn, state, flags): asyncio.run.  Sets up a loop (flags as for
  * async_loop_init) and a task on the stack, and runs fn(state) until it
@@ -490,7 +591,7 @@ static inline int async_loop_shutdown(async_loop *loop);
  *    a cleanup that hangs ends the program at once.  A signal handler cannot
  *    be passed a pointer: async_main keeps one in a static variable of the
  *    header while it runs (its only global state). */
-static inline int async_main(async_fn fn, void *state, unsigned flags);
+ASYNC_API int async_main(async_fn fn, void *state, unsigned flags);
 
 /* async_now(loop): loop time in nanoseconds.  It starts at 0 when the loop
  * is initialised, in real time as on a virtual loop, so a program prints
@@ -499,12 +600,12 @@ static inline int async_main(async_fn fn, void *state, unsigned flags);
  * loop.time().  async_clock_ns(loop): the clock itself, unshifted
  * (CLOCK_MONOTONIC, your clock, or virtual time), e.g. to compare with
  * timestamps from elsewhere in the process. */
-static inline uint64_t async_now(async_loop *loop);
-static inline double async_time(async_loop *loop);
-static inline uint64_t async_clock_ns(async_loop *loop);
+ASYNC_API uint64_t async_now(async_loop *loop);
+ASYNC_API double async_time(async_loop *loop);
+ASYNC_API uint64_t async_clock_ns(async_loop *loop);
 
 /* async_loop_pending(loop): how many spawned tasks are not done yet. */
-static inline size_t async_loop_pending(const async_loop *loop);
+ASYNC_API size_t async_loop_pending(const async_loop *loop);
 
 /* async_cancel(task): asyncio's Task.cancel.  The task resumes at the point
  * where it is suspended (a sleep or a wait is cut short), unwinds through
@@ -517,15 +618,15 @@ static inline size_t async_loop_pending(const async_loop *loop);
  * there keeps its place in line): the unwinding waits until it is done.
  * Returns 1 if the request was made, 0 if
  * the task was already done (a harmless no-op). */
-static inline int async_cancel(async_task *task);
+ASYNC_API int async_cancel(async_task *task);
 
 /* async_task_state(task): ASYNC_PENDING, ASYNC_DONE or ASYNC_CANCELLED.
  * async_task_done(task): nonzero once it is done or cancelled.
  * async_task_result(task): the value its coroutine gave ASYNC_RETURN (0 if it
  * ended without one or was cancelled).  Only for spawned tasks. */
-static inline int async_task_state(const async_task *task);
-static inline int async_task_done(const async_task *task);
-static inline intptr_t async_task_result(const async_task *task);
+ASYNC_API int async_task_state(const async_task *task);
+ASYNC_API int async_task_done(const async_task *task);
+ASYNC_API intptr_t async_task_result(const async_task *task);
 /* ASYNC_TASK_STATE(task, type): the task's state as a `type *`, for results
  * of any type: a coroutine leaves its result in its state struct (which the
  * caller owns) and returns only a status, e.g.
@@ -535,7 +636,7 @@ static inline intptr_t async_task_result(const async_task *task);
 #define ASYNC_TASK_STATE(task, type) ((type *)(task)->state)
 
 /* async_strerror(code): a short English description of an error code. */
-static inline const char *async_strerror(int code);
+ASYNC_API const char *async_strerror(int code);
 
 /* ---- introspection ----------------------------------------------------------
  * Every suspension macro records where it is (file, line, coroutine, what it
@@ -548,10 +649,10 @@ static inline const char *async_strerror(int code);
  * async_task_set_name.  async_task_set_name(task, name): give a spawned task
  * a name (asyncio's set_name); `name` is not copied and must outlive the
  * task; async_spawn clears it.  async_task_name(task): the name, or NULL. */
-static inline int async_spawn_named(async_loop *loop, async_task *task,
-                                    async_fn fn, void *state, const char *name);
-static inline void async_task_set_name(async_task *task, const char *name);
-static inline const char *async_task_name(const async_task *task);
+ASYNC_API int async_spawn_named(async_loop *loop, async_task *task,
+                                async_fn fn, void *state, const char *name);
+ASYNC_API void async_task_set_name(async_task *task, const char *name);
+ASYNC_API const char *async_task_name(const async_task *task);
 
 /* async_task_describe(task, buf, size): one line saying what the task is
  * doing, snprintf-style (always NUL-terminated; returns the length it
@@ -560,8 +661,8 @@ static inline const char *async_task_name(const async_task *task);
  *   queue 0x55d0c3a4b2c0 (0 of 4 items, 2 getters, 0 putters)
  * States: running, ready, sleeping (with the time left), waiting (on a
  * task, queue, event, semaphore, fd, worker thread, group), done. */
-static inline size_t async_task_describe(const async_task *task, char *buf,
-                                         size_t size);
+ASYNC_API size_t async_task_describe(const async_task *task, char *buf,
+                                     size_t size);
 
 /* async_dump_with(loop, write, ctx): a report of the loop (clock, counts)
  * then one async_task_describe line per pending task in spawn order, each
@@ -569,10 +670,10 @@ static inline size_t async_task_describe(const async_task *task, char *buf,
  * the same printed to a FILE (e.g. stderr) with newlines.  Typical use:
  * async_run returned ASYNC_EDEADLK and you want to know who waits on what. */
 typedef void (*async_write_fn)(void *ctx, const char *line);
-static inline void async_dump_with(const async_loop *loop, async_write_fn write,
-                                   void *ctx);
+ASYNC_API void async_dump_with(const async_loop *loop, async_write_fn write,
+                               void *ctx);
 #ifndef ASYNC_NO_OS
-static inline void async_dump(const async_loop *loop, FILE *out);
+ASYNC_API void async_dump(const async_loop *loop, FILE *out);
 #endif
 
 /* ---- tracing (define ASYNC_TRACE to compile it in; zero cost otherwise) --------
@@ -587,8 +688,8 @@ static inline void async_dump(const async_loop *loop, FILE *out);
  * async_trace_stop(loop): finish and close the file (async_loop_close does
  * it too).  Only in hosted builds. */
 #ifdef ASYNC_TRACE
-static inline int async_trace_start(async_loop *loop, const char *path);
-static inline void async_trace_stop(async_loop *loop);
+ASYNC_API int async_trace_start(async_loop *loop, const char *path);
+ASYNC_API void async_trace_stop(async_loop *loop);
 #endif
 
 /* ==========================================================================
@@ -822,7 +923,7 @@ static inline void async_trace_stop(async_loop *loop);
     } while (0)
 
 /* async_timeout_expired(tmo): nonzero if its last arming expired. */
-static inline int async_timeout_expired(const async_timeout *tmo);
+ASYNC_API int async_timeout_expired(const async_timeout *tmo);
 
 /* ---- generators (async def ... yield; async for) -----------------------------
  *
@@ -853,7 +954,7 @@ static inline int async_timeout_expired(const async_timeout *tmo);
         if (async__f->status == ASYNC__UNWIND) goto async__exit;              \
     } while (0)
 /* async_gen_init(gen_state): reset a generator before its first ASYNC_NEXT. */
-static inline void async_gen_init(void *gen_state);
+ASYNC_API void async_gen_init(void *gen_state);
 
 /* ASYNC_COLLECT(c, fn, gen_state, out, cap, keep, ctx): the async
  * comprehension [v async for v in gen() if keep(v)].  Stores up to `cap`
@@ -877,11 +978,11 @@ typedef struct async_collect {
         if (ASYNC_STATUS() == ASYNC_OK)                                       \
             async__f->status = async__frame_of(c)->status;                    \
     } while (0)
-static inline void async_collect_init(async_collect *c, async_fn fn,
-                                      void *gen_state, intptr_t *out,
-                                      size_t cap,
-                                      int (*keep)(intptr_t, void *), void *ctx);
-static inline int async_collect_fn(async_task *task, void *state);
+ASYNC_API void async_collect_init(async_collect *c, async_fn fn,
+                                  void *gen_state, intptr_t *out,
+                                  size_t cap,
+                                  int (*keep)(intptr_t, void *), void *ctx);
+ASYNC_API int async_collect_fn(async_task *task, void *state);
 
 /* ---- as_completed ---------------------------------------------------------
  * async_as_completed_init(ac, tasks, n, waiters): a generator over n spawned
@@ -898,10 +999,10 @@ typedef struct async_as_completed {
     async__node *done;        /* waiters of finished tasks, in finish order */
     async__node *consumer;    /* the task waiting for the next one */
 } async_as_completed;
-static inline void async_as_completed_init(async_as_completed *ac,
-                                           async_task *const *tasks, size_t n,
-                                           async_waiter *waiters);
-static inline int async_as_completed_fn(async_task *task, void *state);
+ASYNC_API void async_as_completed_init(async_as_completed *ac,
+                                       async_task *const *tasks, size_t n,
+                                       async_waiter *waiters);
+ASYNC_API int async_as_completed_fn(async_task *task, void *state);
 #define ASYNC_AS_COMPLETED(ac) ASYNC_NEXT(async_as_completed_fn, (ac))
 
 /* ---- queues (asyncio.Queue) -------------------------------------------------
@@ -926,29 +1027,29 @@ typedef struct async_queue {
 
 /* async_queue_init(q, buf, capacity, elem_size): ASYNC_EINVAL if any is 0.
  * buf holds capacity items of elem_size bytes. */
-static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
-                                   size_t elem_size);
+ASYNC_API int async_queue_init(async_queue *q, void *buf, size_t capacity,
+                               size_t elem_size);
 /* asyncio.LifoQueue: the same, but a get takes the newest item. */
-static inline int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
-                                        size_t elem_size);
+ASYNC_API int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
+                                    size_t elem_size);
 /* asyncio.PriorityQueue: a get takes the smallest item by cmp (like qsort's:
  * negative when a comes first), items that compare equal in the order they
  * were put (stable).  buf needs ASYNC_PRIORITY_QUEUE_BYTES(capacity,
  * elem_size) bytes: each item is stored with its put number.  A put or a get
  * costs O(log n) comparisons. */
 #define ASYNC_PRIORITY_QUEUE_BYTES(capacity, elem_size) ((capacity) * ((elem_size) + 8u))
-static inline int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
-                                            size_t elem_size,
-                                            int (*cmp)(const void *a, const void *b));
+ASYNC_API int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
+                                        size_t elem_size,
+                                        int (*cmp)(const void *a, const void *b));
 /* Non-waiting: ASYNC_OK, ASYNC_EAGAIN (full / empty) or ASYNC_ECLOSED. */
-static inline int async_queue_try_put(async_queue *q, const void *item);
-static inline int async_queue_try_get(async_queue *q, void *item);
+ASYNC_API int async_queue_try_put(async_queue *q, const void *item);
+ASYNC_API int async_queue_try_get(async_queue *q, void *item);
 /* asyncio's task_done() and the count join() waits for. */
-static inline void async_queue_task_done(async_queue *q);
+ASYNC_API void async_queue_task_done(async_queue *q);
 /* Close (asyncio's shutdown): puts fail with ASYNC_ECLOSED from now on;
  * gets drain what is left, then fail with ASYNC_ECLOSED.  Wakes every waiter. */
-static inline void async_queue_close(async_queue *q);
-static inline size_t async_queue_size(const async_queue *q);
+ASYNC_API void async_queue_close(async_queue *q);
+ASYNC_API size_t async_queue_size(const async_queue *q);
 /* async_queue_destroy(q): declare the queue out of use (before its storage
  * goes, or before it is initialised again).  Misuse, caught by an assertion:
  * destroying a queue that tasks still wait on (naming one), or whose item or
@@ -958,9 +1059,12 @@ static inline size_t async_queue_size(const async_queue *q);
  * object without reading it: a fresh local, malloc'ed or garbage storage is
  * fine, but init cannot see that the storage still holds an object in use:
  * destroy it first. */
-static inline void async_queue_destroy(async_queue *q);
+ASYNC_API void async_queue_destroy(async_queue *q);
 
 /* ASYNC_QUEUE_PUT(q, item): copy *item in, waiting while the queue is full.
+ * Trap: when it waits, the copy is made on the resume that ends the wait,
+ * so *item must still hold the item then: keep it in the state struct, not
+ * in a local (a local holds garbage after a suspension, and nothing warns).
  * ASYNC_QUEUE_GET(q, item): copy the oldest item out to *item, waiting while
  * it is empty.  ASYNC_QUEUE_JOIN(q): wait until every item put has been
  * marked done with async_queue_task_done.  ASYNC_STATUS(): ASYNC_OK,
@@ -985,13 +1089,13 @@ typedef struct async_event {
     unsigned live;
     async__node *waiters;
 } async_event;
-static inline void async_event_init(async_event *e);
+ASYNC_API void async_event_init(async_event *e);
 /* Set: wake every waiter (each wakes even if the event is cleared again
  * before it runs).  Clear: later waits wait. */
-static inline void async_event_set(async_event *e);
-static inline void async_event_clear(async_event *e);
-static inline int async_event_is_set(const async_event *e);
-static inline void async_event_destroy(async_event *e);
+ASYNC_API void async_event_set(async_event *e);
+ASYNC_API void async_event_clear(async_event *e);
+ASYNC_API int async_event_is_set(const async_event *e);
+ASYNC_API void async_event_destroy(async_event *e);
 /* ASYNC_EVENT_WAIT(e): wait until set (at once if it is).  ASYNC_STATUS():
  * ASYNC_OK or ASYNC_ETIMEDOUT. */
 #define ASYNC_EVENT_WAIT(e)                                                   \
@@ -1007,11 +1111,11 @@ typedef struct async_semaphore {
     async__node *waiters;
     unsigned live;
 } async_semaphore;
-static inline int async_semaphore_init(async_semaphore *s, long value);
+ASYNC_API int async_semaphore_init(async_semaphore *s, long value);
 /* ASYNC_OK, or ASYNC_EAGAIN when it would have to wait. */
-static inline int async_semaphore_try_acquire(async_semaphore *s);
-static inline void async_semaphore_release(async_semaphore *s);
-static inline void async_semaphore_destroy(async_semaphore *s);
+ASYNC_API int async_semaphore_try_acquire(async_semaphore *s);
+ASYNC_API void async_semaphore_release(async_semaphore *s);
+ASYNC_API void async_semaphore_destroy(async_semaphore *s);
 /* ASYNC_SEM_ACQUIRE(s): take a permit, waiting FIFO.  ASYNC_STATUS():
  * ASYNC_OK or ASYNC_ETIMEDOUT (no permit taken). */
 #define ASYNC_SEM_ACQUIRE(s)                                                  \
@@ -1024,9 +1128,9 @@ typedef struct async_lock {
     async_semaphore sem;
     async_task *owner;
 } async_lock;
-static inline void async_lock_init(async_lock *l);
-static inline int async_lock_locked(const async_lock *l);
-static inline void async_lock_destroy(async_lock *l);
+ASYNC_API void async_lock_init(async_lock *l);
+ASYNC_API int async_lock_locked(const async_lock *l);
+ASYNC_API void async_lock_destroy(async_lock *l);
 /* ASYNC_LOCK_ACQUIRE(l) / ASYNC_LOCK_RELEASE(l), inside a body. */
 #define ASYNC_LOCK_ACQUIRE(l)                                                 \
     do {                                                                      \
@@ -1048,11 +1152,11 @@ typedef struct async_group {
     async_task *failed;       /* the member that failed first */
     async__node *waiter;      /* the task in ASYNC_GROUP_WAIT */
 } async_group;
-static inline int async_group_init(async_group *g, async_waiter *waiters,
-                                   size_t capacity);
+ASYNC_API int async_group_init(async_group *g, async_waiter *waiters,
+                               size_t capacity);
 /* Spawn a member: as async_spawn, or ASYNC_ENOSPC when the group is full. */
-static inline int async_group_spawn(async_group *g, async_loop *loop,
-                                    async_task *task, async_fn fn, void *state);
+ASYNC_API int async_group_spawn(async_group *g, async_loop *loop,
+                                async_task *task, async_fn fn, void *state);
 /* ASYNC_GROUP_WAIT(g): wait until every member is done.  ASYNC_STATUS() is
  * ASYNC_OK, or ASYNC_ECANCELED if a member failed (g->error holds its
  * result, g->failed the task).  Cancelling the waiter cancels the members. */
@@ -1062,7 +1166,7 @@ static inline int async_group_spawn(async_group *g, async_loop *loop,
         if (ASYNC_STATUS() == ASYNC_OK)                                       \
             async__f->status = async__frame_of(g)->status;                    \
     } while (0)
-static inline int async_group_wait_fn(async_task *task, void *state);
+ASYNC_API int async_group_wait_fn(async_task *task, void *state);
 
 /* ---- unbounded queues (asyncio.Queue() without maxsize) -----------------------
  * No allocation and no limit: each item carries its own link.  Put an
@@ -1085,12 +1189,12 @@ typedef struct async_lqueue {
     int closed;
     unsigned live;
 } async_lqueue;
-static inline int async_lqueue_init(async_lqueue *q);
-static inline int async_lqueue_put(async_lqueue *q, async_qlink *item);
-static inline int async_lqueue_try_get(async_lqueue *q, async_qlink **item);
-static inline size_t async_lqueue_size(const async_lqueue *q);
-static inline void async_lqueue_close(async_lqueue *q);
-static inline void async_lqueue_destroy(async_lqueue *q);
+ASYNC_API int async_lqueue_init(async_lqueue *q);
+ASYNC_API int async_lqueue_put(async_lqueue *q, async_qlink *item);
+ASYNC_API int async_lqueue_try_get(async_lqueue *q, async_qlink **item);
+ASYNC_API size_t async_lqueue_size(const async_lqueue *q);
+ASYNC_API void async_lqueue_close(async_lqueue *q);
+ASYNC_API void async_lqueue_destroy(async_lqueue *q);
 #define ASYNC_LQUEUE_GET(q, item)                                             \
     ASYNC__WAIT(ASYNC__ID, ASYNC__S_LGET, "ASYNC_LQUEUE_GET",                 \
                 async__lget_start(async__t, async__f, (q), (item)),           \
@@ -1129,22 +1233,23 @@ typedef struct async_handle {
     void *arg;
     async_loop *loop;
 } async_handle;
-static inline int async_call_soon(async_loop *loop, async_handle *h,
-                                  void (*fn)(async_loop *, void *), void *arg);
-static inline int async_call_later(async_loop *loop, async_handle *h, double seconds,
-                                   void (*fn)(async_loop *, void *), void *arg);
-static inline int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
-                                void (*fn)(async_loop *, void *), void *arg);
-static inline int async_handle_cancel(async_handle *h);
-static inline int async_handle_pending(const async_handle *h);
+ASYNC_API int async_call_soon(async_loop *loop, async_handle *h,
+                              void (*fn)(async_loop *, void *), void *arg);
+ASYNC_API int async_call_later(async_loop *loop, async_handle *h, double seconds,
+                               void (*fn)(async_loop *, void *), void *arg);
+ASYNC_API int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
+                            void (*fn)(async_loop *, void *), void *arg);
+ASYNC_API int async_handle_cancel(async_handle *h);
+ASYNC_API int async_handle_pending(const async_handle *h);
 
 /* ---- futures (asyncio.Future) ---------------------------------------------------
  * A result that is set once, by a task, a callback or another thread, and
  * awaited by any number of tasks.  async_future_init(f, loop).
  * async_future_set_result(f, value), async_future_set_error(f, code) (code
- * < 0, e.g. -ECONNRESET), async_future_cancel(f): complete it; ASYNC_OK (for
- * cancel: 1), or ASYNC_EINVAL if it was done already (asyncio's
- * InvalidStateError; cancel then returns 0).  async_future_done(f),
+ * -32767..-1, e.g. -ECONNRESET: it becomes the awaiters' ASYNC_STATUS(), a
+ * short), async_future_cancel(f): complete it; ASYNC_OK (for cancel: 1), or
+ * ASYNC_EINVAL if it was done already (asyncio's InvalidStateError; cancel
+ * then returns 0) or the code is out of that range.  async_future_done(f),
  * async_future_result(f) (the value, 0 unless done with a result),
  * async_future_status(f): ASYNC_EAGAIN while pending, then ASYNC_OK, the
  * error code, or ASYNC_ECANCELED.  With I/O, other threads complete it with
@@ -1166,14 +1271,14 @@ typedef struct async_future {
     int ts_error;
 #endif
 } async_future;
-static inline int async_future_init(async_future *f, async_loop *loop);
-static inline void async_future_destroy(async_future *f);
-static inline int async_future_set_result(async_future *f, intptr_t value);
-static inline int async_future_set_error(async_future *f, int code);
-static inline int async_future_cancel(async_future *f);
-static inline int async_future_done(const async_future *f);
-static inline intptr_t async_future_result(const async_future *f);
-static inline int async_future_status(const async_future *f);
+ASYNC_API int async_future_init(async_future *f, async_loop *loop);
+ASYNC_API void async_future_destroy(async_future *f);
+ASYNC_API int async_future_set_result(async_future *f, intptr_t value);
+ASYNC_API int async_future_set_error(async_future *f, int code);
+ASYNC_API int async_future_cancel(async_future *f);
+ASYNC_API int async_future_done(const async_future *f);
+ASYNC_API intptr_t async_future_result(const async_future *f);
+ASYNC_API int async_future_status(const async_future *f);
 /* ASYNC_FUTURE_AWAIT(f): wait until f is done (at once if it is).
  * ASYNC_STATUS(): ASYNC_OK (the value is async_future_result(f)), the code
  * given to set_error, ASYNC_ECANCELED (the future was cancelled), or
@@ -1191,12 +1296,12 @@ typedef struct async_done_callback {
     async_waiter w;           /* on the future's or task's list until done */
     async_handle h;           /* then scheduled */
 } async_done_callback;
-static inline int async_future_add_done_callback(async_future *f, async_done_callback *cb,
-                                                 void (*fn)(async_loop *, void *),
-                                                 void *arg);
-static inline int async_task_add_done_callback(async_task *task, async_done_callback *cb,
-                                               void (*fn)(async_loop *, void *), void *arg);
-static inline int async_done_callback_remove(async_done_callback *cb);
+ASYNC_API int async_future_add_done_callback(async_future *f, async_done_callback *cb,
+                                             void (*fn)(async_loop *, void *),
+                                             void *arg);
+ASYNC_API int async_task_add_done_callback(async_task *task, async_done_callback *cb,
+                                           void (*fn)(async_loop *, void *), void *arg);
+ASYNC_API int async_done_callback_remove(async_done_callback *cb);
 
 /* ---- conditions (asyncio.Condition) ---------------------------------------------
  * A condition over an async_lock of yours.  ASYNC_COND_WAIT(c), with the
@@ -1209,16 +1314,18 @@ static inline int async_done_callback_remove(async_done_callback *cb);
  * (checked with the lock held; evaluated again after each wake-up).
  * async_condition_notify(c, n) / _notify_all(c): wake n / all waiters; the
  * notifier should hold the lock, as in asyncio (it is not checked: a
- * callback may notify too). */
+ * callback may notify too).  A waiter notified but cancelled or timed out
+ * before its wait returns passes the notification on to the next waiter,
+ * so none is lost (as in asyncio since Python 3.13). */
 typedef struct async_condition {
     async_lock *lock;
     async__node *waiters;
     unsigned live;
 } async_condition;
-static inline int async_condition_init(async_condition *c, async_lock *lock);
-static inline void async_condition_destroy(async_condition *c);
-static inline void async_condition_notify(async_condition *c, size_t n);
-static inline void async_condition_notify_all(async_condition *c);
+ASYNC_API int async_condition_init(async_condition *c, async_lock *lock);
+ASYNC_API void async_condition_destroy(async_condition *c);
+ASYNC_API void async_condition_notify(async_condition *c, size_t n);
+ASYNC_API void async_condition_notify_all(async_condition *c);
 #define ASYNC_COND_WAIT(c)                                                    \
     ASYNC__WAIT(ASYNC__ID, ASYNC__S_COND, "ASYNC_COND_WAIT",                  \
                 async__cond_start(async__t, async__f, (c)),                  \
@@ -1238,7 +1345,9 @@ static inline void async_condition_notify_all(async_condition *c);
  * `index` (a size_t of yours) gets the arrival order 0..parties-1.
  * ASYNC_STATUS(): ASYNC_OK, ASYNC_EBROKEN (aborted or reset while waiting,
  * or waiting on an aborted barrier), ASYNC_ETIMEDOUT.  A waiter cancelled
- * or timed out leaves the barrier (the others keep waiting), as in asyncio.
+ * or timed out leaves the barrier (the others keep waiting), as in asyncio;
+ * one let go by abort or reset has left already (it never counts in the
+ * next round).
  * async_barrier_abort(b): break it (waiters and later waits get
  * ASYNC_EBROKEN); async_barrier_reset(b): waiters get ASYNC_EBROKEN, then it
  * is empty and usable again.  async_barrier_waiting(b),
@@ -1249,12 +1358,12 @@ typedef struct async_barrier {
     unsigned live;
     async__node *waiters;
 } async_barrier;
-static inline int async_barrier_init(async_barrier *b, size_t parties);
-static inline void async_barrier_destroy(async_barrier *b);
-static inline void async_barrier_abort(async_barrier *b);
-static inline void async_barrier_reset(async_barrier *b);
-static inline size_t async_barrier_waiting(const async_barrier *b);
-static inline int async_barrier_broken(const async_barrier *b);
+ASYNC_API int async_barrier_init(async_barrier *b, size_t parties);
+ASYNC_API void async_barrier_destroy(async_barrier *b);
+ASYNC_API void async_barrier_abort(async_barrier *b);
+ASYNC_API void async_barrier_reset(async_barrier *b);
+ASYNC_API size_t async_barrier_waiting(const async_barrier *b);
+ASYNC_API int async_barrier_broken(const async_barrier *b);
 #define ASYNC_BARRIER_WAIT(b, index)                                          \
     ASYNC__WAIT(ASYNC__ID, ASYNC__S_BARRIER, "ASYNC_BARRIER_WAIT",            \
                 async__barrier_start(async__t, async__f, (b), (index)),      \
@@ -1336,22 +1445,22 @@ typedef struct async_coro {
     async_fn fn;
     void *state;
 } async_coro;
-static inline void async_coro_init(async_coro *c, async_fn fn, void *state);
+ASYNC_API void async_coro_init(async_coro *c, async_fn fn, void *state);
 #define ASYNC_GATHER_COROS(g, coros, n, results)                              \
     do {                                                                      \
         async_gather_init((g), NULL, (n), (results));                        \
         async__gather_spawn((g), async__t->loop, (coros));                    \
         ASYNC_AWAIT(async_gather_fn, (g));                                    \
     } while (0)
-static inline void async_gather_init(async_gather *g, async_task *const *tasks,
-                                     size_t n, intptr_t *results);
-static inline int async_gather_fn(async_task *task, void *state);
-static inline int async_gather_fail_fast_fn(async_task *task, void *state);
+ASYNC_API void async_gather_init(async_gather *g, async_task *const *tasks,
+                                 size_t n, intptr_t *results);
+ASYNC_API int async_gather_fn(async_task *task, void *state);
+ASYNC_API int async_gather_fail_fast_fn(async_task *task, void *state);
 
 /* Duration helpers: seconds (double) and milliseconds to nanoseconds,
  * saturating; negative and NaN give 0. */
-static inline int64_t async_seconds_to_ns(double seconds);
-static inline int64_t async_ms_to_ns(int64_t ms);
+ASYNC_API int64_t async_seconds_to_ns(double seconds);
+ASYNC_API int64_t async_ms_to_ns(int64_t ms);
 
 /* ==========================================================================
  * I/O (POSIX): readiness waits, sockets, worker threads, embedding
@@ -1390,9 +1499,9 @@ struct async_io {
  * with -EBADF.  async_io_detach(io): the same without closing fd, which goes
  * back to its own blocking mode (for an fd you hand on, e.g. to a child
  * process or to stdio). */
-static inline int async_io_open(async_loop *loop, async_io *io, int fd);
-static inline int async_io_close(async_io *io);
-static inline int async_io_detach(async_io *io);
+ASYNC_API int async_io_open(async_loop *loop, async_io *io, int fd);
+ASYNC_API int async_io_close(async_io *io);
+ASYNC_API int async_io_detach(async_io *io);
 
 /* ASYNC_IO_WAIT(io, ASYNC_READ or ASYNC_WRITE): wait until the fd is
  * readable / writable now (or has an error or hang-up to report), like
@@ -1434,8 +1543,8 @@ typedef struct async_io_select {
  * unless the program is built in a strict ISO mode such as -std=c99 without
  * _POSIX_C_SOURCE: there a pipe write checks for a gone reader first, which
  * leaves a window of one system call). */
-static inline intptr_t async_io_read(async_io *io, void *buf, size_t n);
-static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n);
+ASYNC_API intptr_t async_io_read(async_io *io, void *buf, size_t n);
+ASYNC_API intptr_t async_io_write(async_io *io, const void *buf, size_t n);
 
 /* ---- sockets -------------------------------------------------------------------
  * Small awaitable helpers, each a child coroutine over an async_sock_op in
@@ -1456,10 +1565,10 @@ typedef struct async_sock_op {
 /* async_tcp_socket(loop, io, family): a non-blocking TCP socket (AF_INET or
  * AF_INET6) watched by io.  async_tcp_listen(loop, io, addr, addrlen,
  * backlog): the same, bound (SO_REUSEADDR) and listening. -errno on failure. */
-static inline int async_tcp_socket(async_loop *loop, async_io *io, int family);
-static inline int async_tcp_listen(async_loop *loop, async_io *io,
-                                   const struct sockaddr *addr, unsigned addrlen,
-                                   int backlog);
+ASYNC_API int async_tcp_socket(async_loop *loop, async_io *io, int family);
+ASYNC_API int async_tcp_listen(async_loop *loop, async_io *io,
+                               const struct sockaddr *addr, unsigned addrlen,
+                               int backlog);
 
 /* ASYNC_SOCK_CONNECT(op, io, addr, addrlen, seconds): connect io's socket;
  * seconds <= 0 means no time limit.  Result 0, -ECONNREFUSED, ...,
@@ -1500,11 +1609,11 @@ static inline int async_tcp_listen(async_loop *loop, async_io *io,
         ASYNC_AWAIT(fn, (op));                                                \
     } while (0)
 
-static inline int async_sock_connect_fn(async_task *task, void *state);
-static inline int async_sock_accept_fn(async_task *task, void *state);
-static inline int async_sock_recv_fn(async_task *task, void *state);
-static inline int async_sock_recv_exactly_fn(async_task *task, void *state);
-static inline int async_sock_sendall_fn(async_task *task, void *state);
+ASYNC_API int async_sock_connect_fn(async_task *task, void *state);
+ASYNC_API int async_sock_accept_fn(async_task *task, void *state);
+ASYNC_API int async_sock_recv_fn(async_task *task, void *state);
+ASYNC_API int async_sock_recv_exactly_fn(async_task *task, void *state);
+ASYNC_API int async_sock_sendall_fn(async_task *task, void *state);
 
 /* ---- other threads ---------------------------------------------------------------
  * async_call_soon_threadsafe(loop, call, fn, arg): from any thread, have the
@@ -1517,10 +1626,10 @@ static inline int async_sock_sendall_fn(async_task *task, void *state);
  * (async_loop_prepare) before other threads use it; ASYNC_EINVAL otherwise.
  * async_loop_keepalive(loop, +1 / -1): while positive, a loop with nothing
  * else to do waits for such calls instead of reporting ASYNC_EDEADLK. */
-static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
-                                             void (*fn)(async_loop *, void *),
-                                             void *arg);
-static inline void async_loop_keepalive(async_loop *loop, int delta);
+ASYNC_API int async_call_soon_threadsafe(async_loop *loop, async_call *call,
+                                         void (*fn)(async_loop *, void *),
+                                         void *arg);
+ASYNC_API void async_loop_keepalive(async_loop *loop, int delta);
 
 /* A pool of worker threads for blocking calls (asyncio.to_thread).  Storage
  * is yours; async_pool_start(pool, nthreads) starts them (1..64),
@@ -1547,8 +1656,8 @@ struct async_job {
     async_call done_call;
     int done;
 };
-static inline int async_pool_start(async_pool *pool, int nthreads);
-static inline void async_pool_stop(async_pool *pool);
+ASYNC_API int async_pool_start(async_pool *pool, int nthreads);
+ASYNC_API void async_pool_stop(async_pool *pool);
 
 /* ASYNC_TO_THREAD(pool, job, fn, arg): run intptr_t fn(arg) on a worker and
  * wait for it; its value is then job->result.  `job` is an async_job in your
@@ -1567,7 +1676,7 @@ static inline void async_pool_stop(async_pool *pool);
  * or another thread calls in; with the poll backend only for calls from
  * other threads, so the host must also poll the loop's fds itself or step
  * at least every few milliseconds. */
-static inline int async_backend_fd(async_loop *loop);
+ASYNC_API int async_backend_fd(async_loop *loop);
 #endif /* ASYNC__IO */
 
 /* ---- driving the loop yourself (embedding, bare-metal superloops) -------------
@@ -1580,14 +1689,14 @@ static inline int async_backend_fd(async_loop *loop);
  * ASYNC_NO_OS included: a superloop with its own clock
  * (async_loop_set_clock) steps when a tick or an interrupt says so, and
  * sleeps (WFI) until async_next_deadline otherwise. */
-static inline int async_step(async_loop *loop);
-static inline uint64_t async_next_deadline(async_loop *loop);
+ASYNC_API int async_step(async_loop *loop);
+ASYNC_API uint64_t async_next_deadline(async_loop *loop);
 
 /* async_loop_prepare(loop): make the loop's OS resources now (otherwise made
  * when first needed).  async_loop_close(loop): free them; the loop may be
  * initialised again.  Both are no-ops without I/O support. */
-static inline int async_loop_prepare(async_loop *loop);
-static inline void async_loop_close(async_loop *loop);
+ASYNC_API int async_loop_prepare(async_loop *loop);
+ASYNC_API void async_loop_close(async_loop *loop);
 
 /* ==========================================================================
  * Implementation.  Nothing below is public API.
@@ -1612,10 +1721,15 @@ static inline void async_loop_close(async_loop *loop);
 #define ASYNC_ASSERT_TASK(cond, msg, task) ASYNC_ASSERT(cond, msg)
 #endif
 #endif
-#ifdef ASYNC__DEFAULT_ASSERT
-/* Out of line and cold: the checks inline only a test and a call. */
-static ASYNC__COLD void async__assert_fail(const char *msg, const async_task *task,
-                                           const char *file, int line) {
+/* Out of line and cold: the checks inline only a test and a call.  In split
+ * mode the implementation file has it whatever its own NDEBUG says, for the
+ * files whose checks are on. */
+#if defined(ASYNC__DEFAULT_ASSERT) || (defined(ASYNC__SPLIT) && !defined(ASYNC_NO_OS))
+ASYNC__COLD_API void async__assert_fail(const char *msg, const async_task *task,
+                                       const char *file, int line);
+#ifdef ASYNC__DEFS
+ASYNC__COLD_API void async__assert_fail(const char *msg, const async_task *task,
+                                       const char *file, int line) {
     fflush(stdout);
     if (task) {
         char what[320];
@@ -1628,6 +1742,7 @@ static ASYNC__COLD void async__assert_fail(const char *msg, const async_task *ta
     abort();
 }
 #endif
+#endif
 
 /* The switch backend resumed a coroutine at a point its switch lacks. */
 #define ASYNC__FOREIGN_MSG                                                    \
@@ -1635,8 +1750,12 @@ static ASYNC__COLD void async__assert_fail(const char *msg, const async_task *ta
     "switch statement of its own: with the default (switch) backend that "   \
     "resume lands in ASYNC_END and would end the coroutine silently. Use "    \
     "if/else for that switch, or define ASYNC_LABELS=1"
-static inline void async__foreign_resume(const async_task *t, const char *func,
-                                         const char *file, int line) {
+#if !(defined(ASYNC_LABELS) && ASYNC_LABELS) || defined(ASYNC__SPLIT)
+ASYNC__COLD_API void async__foreign_resume(const async_task *t, const char *func,
+                                          const char *file, int line);
+#ifdef ASYNC__DEFS
+ASYNC__COLD_API void async__foreign_resume(const async_task *t, const char *func,
+                                          const char *file, int line) {
 #ifdef ASYNC__DEFAULT_ASSERT
     char what[320];
     fflush(stdout);
@@ -1658,8 +1777,10 @@ static inline void async__foreign_resume(const async_task *t, const char *func,
     ASYNC_ASSERT_TASK(0, ASYNC__FOREIGN_MSG, t);
 #endif
 }
+#endif
+#endif
 
-#ifdef ASYNC_TRACE
+#if defined(ASYNC_TRACE) && defined(ASYNC__DEFS)
 static inline uint64_t async__trace_resume(async_loop *loop, async_task *t, int fresh);
 static inline void async__trace_slice(async_loop *loop, async_task *t,
                                       uint64_t start, int r);
@@ -1675,14 +1796,14 @@ static inline void async__trace_slice(async_loop *loop, async_task *t,
 #endif
 
 #ifdef ASYNC__IO
+#ifdef ASYNC__DEFS
 static inline void async__io_init(async_loop *loop);
 static inline int async__io_busy(const async_loop *loop);
 static inline int async__io_poll(async_loop *loop, uint64_t deadline);
-#ifdef ASYNC__EPOLL
-static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64_t early);
-#endif
+static inline void async__be_embed(async_loop *loop, uint64_t deadline);
 static inline int async__io_idle(async_loop *loop, uint64_t deadline);
 static inline void async__drain_inbox(async_loop *loop);
+#endif
 #define ASYNC__IO_BUSY(loop) async__io_busy(loop)
 #define ASYNC__INBOX(loop) (__atomic_load_n(&(loop)->inbox, __ATOMIC_ACQUIRE) != NULL)
 #else
@@ -1692,11 +1813,59 @@ static inline void async__drain_inbox(async_loop *loop);
 #define ASYNC__CAT_(a, b) a##b
 #define ASYNC__CAT(a, b) ASYNC__CAT_(a, b)
 
+/* Split mode: the settings that change what files share (frame, task, loop
+ * and pool layouts, the resume mechanism) are spelled into one symbol that
+ * the implementation file defines and every other file references.  Files
+ * built with other settings fail to link, and the undefined symbol the
+ * linker names says which settings they were built with, e.g.
+ * async_abi_0_6__labels1__introspection1__trace0__io_epoll_pool64. */
+#ifdef ASYNC__SPLIT
+#if defined(ASYNC_LABELS) && ASYNC_LABELS
+#define ASYNC__ABI_RESUME labels1
+#else
+#define ASYNC__ABI_RESUME labels0
+#endif
+#ifdef ASYNC_NO_INTROSPECTION
+#define ASYNC__ABI_INTRO introspection0
+#else
+#define ASYNC__ABI_INTRO introspection1
+#endif
+#ifdef ASYNC_TRACE
+#define ASYNC__ABI_TRACE trace1
+#else
+#define ASYNC__ABI_TRACE trace0
+#endif
+#if defined(ASYNC_NO_OS)
+#define ASYNC__ABI_OS no_os
+#elif defined(ASYNC__EPOLL)
+#define ASYNC__ABI_OS ASYNC__CAT(io_epoll_pool, ASYNC_POOL_MAX)
+#elif defined(ASYNC__IO)
+#define ASYNC__ABI_OS ASYNC__CAT(io_poll_pool, ASYNC_POOL_MAX)
+#else
+#define ASYNC__ABI_OS no_io
+#endif
+#define ASYNC__ABI_NAME_(maj, min, r, i, t, os)                              \
+    async_abi_##maj##_##min##__##r##__##i##__##t##__##os
+#define ASYNC__ABI_NAME(maj, min, r, i, t, os) ASYNC__ABI_NAME_(maj, min, r, i, t, os)
+#define ASYNC__ABI                                                            \
+    ASYNC__ABI_NAME(ASYNC_VERSION_MAJOR, ASYNC_VERSION_MINOR, ASYNC__ABI_RESUME, \
+                    ASYNC__ABI_INTRO, ASYNC__ABI_TRACE, ASYNC__ABI_OS)
+extern const int ASYNC__ABI;
+#ifdef ASYNC_IMPLEMENTATION
+const int ASYNC__ABI = ASYNC_VERSION_NUM;
+#elif defined(__GNUC__) || defined(__clang__)
+/* A reference the compiler must keep (gcc and clang; elsewhere not checked). */
+__attribute__((used)) static const int *const async__abi_ref = &ASYNC__ABI;
+#endif
+#endif
+
 #if defined(__COUNTER__)
 #define ASYNC__ID __COUNTER__
 #else
 #define ASYNC__ID __LINE__
 #endif
+
+/* ---- the coroutine mechanism: resume points, ASYNC_BEGIN/END, the wait macro */
 
 /* Special resume points (a real one is the resume id + 1, always > 0). */
 #define ASYNC__PC_DONE (-1)
@@ -1725,6 +1894,7 @@ enum {
 #define ASYNC__T_PEER_CANCELLED 0x08u /* granted by a task that ended cancelled */
 #define ASYNC__T_BUDGET 0x10u  /* yielded at a wait because its budget was spent */
 #define ASYNC__T_IO_WRITE 0x20u /* parked on an async_io's writers (describe) */
+#define ASYNC__T_RELEASED 0x40u /* let go by its object: a barrier broke, a condition notified */
 /* Timeout flags. */
 #define ASYNC__TM_PAUSED 0x01u /* its generator is suspended at a yield */
 #define ASYNC__LIVE 0xA5u
@@ -1955,6 +2125,85 @@ static inline int async__budget_resumed(async_task *t) {
     return 1;
 }
 
+/* What the macros call, defined below (in split mode, in the file that
+ * defines ASYNC_IMPLEMENTATION). */
+ASYNC_API int async__barrier_resume(async_task *t, async_frame *f, async_barrier *b);
+ASYNC_API int async__barrier_start(async_task *t, async_frame *f, async_barrier *b,
+                                   size_t *index);
+ASYNC_API int async__cond_resume(async_task *t, async_frame *f, async_condition *c);
+ASYNC_API int async__cond_start(async_task *t, async_frame *f, async_condition *c);
+ASYNC_API void async__enter_finally(async_task *t, async_frame *f);
+ASYNC_API void async__frame_done(async_task *t, async_frame *f);
+ASYNC_API int async__future_resume(async_task *t, async_frame *f, async_future *fu);
+ASYNC_API int async__future_start(async_task *t, async_frame *f, async_future *fu);
+ASYNC_API void async__gather_spawn(async_gather *g, async_loop *loop, async_coro *c);
+ASYNC_API void async__gen_enter(async_task *t, async_frame *f);
+ASYNC_API void async__gen_leave(async_task *t, async_frame *f);
+ASYNC_API int async__intr_status(async_task *t, async_frame *f);
+ASYNC_API int async__iter_next(async_iter *it);
+ASYNC_API async_iter *async__iter_start(async_iter *it, async_fn fn, void *gen_state);
+ASYNC_API intptr_t async__iter_value(const async_iter *it);
+ASYNC_API int async__lget_resume(async_task *t, async_frame *f, async_lqueue *q,
+                                 async_qlink **item);
+ASYNC_API int async__lget_start(async_task *t, async_frame *f, async_lqueue *q,
+                                async_qlink **item);
+ASYNC_API void async__lock_release(async_task *t, async_lock *l);
+ASYNC_API int async__sem_resume(async_task *t, async_frame *f,
+                                async_semaphore *s);
+ASYNC_API int async__sem_start(async_task *t, async_frame *f,
+                               async_semaphore *s);
+ASYNC_API void async__shield_up(async_task *t);
+ASYNC_API int async__sleep_resume(async_task *t, async_frame *f);
+ASYNC_API int async__sleep_start(async_task *t, async_frame *f, int64_t ns,
+                                 int absolute);
+ASYNC_API int async__task_wait_resume(async_task *t, async_frame *f,
+                                      async_task *other);
+ASYNC_API int async__task_wait_start(async_task *t, async_frame *f,
+                                     async_task *other);
+ASYNC_API int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws);
+ASYNC_API int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
+                                   async_waiter *waiters, async_task *const *tasks,
+                                   size_t n, int when);
+ASYNC_API uint64_t async__deadline(async_loop *loop, int64_t ns);
+ASYNC_API int async__event_resume(async_task *t, async_frame *f,
+                                  async_event *e);
+ASYNC_API int async__event_start(async_task *t, async_frame *f,
+                                 async_event *e);
+ASYNC_API void async__gen_close(async_task *t, async_frame *g);
+ASYNC_API int async__get_resume(async_task *t, async_frame *f,
+                                async_queue *q, void *item);
+ASYNC_API int async__get_start(async_task *t, async_frame *f, async_queue *q,
+                               void *item);
+ASYNC_API int async__join_resume(async_task *t, async_frame *f,
+                                 async_queue *q);
+ASYNC_API int async__join_start(async_task *t, async_frame *f, async_queue *q);
+ASYNC_API int async__next_status(async_task *t, async_frame *f, int r);
+ASYNC_API int async__put_resume(async_task *t, async_frame *f,
+                                async_queue *q, const void *item);
+ASYNC_API int async__put_start(async_task *t, async_frame *f, async_queue *q,
+                               const void *item);
+ASYNC_API void async__timeout_arm(async_task *t, async_frame *f,
+                                  async_timeout *tmo, uint64_t deadline);
+ASYNC_API void async__timeout_disarm(async_task *t, async_timeout *tmo);
+#ifdef ASYNC__IO
+ASYNC_API int async__sel_resume(async_task *t, async_frame *f, async_io_select *sel);
+ASYNC_API int async__sel_start(async_task *t, async_frame *f, async_io_select *sel,
+                               async_waiter *waiters, async_io *const *ios, size_t n,
+                               unsigned events);
+ASYNC_API int async__io_wait_resume(async_task *t, async_frame *f, async_io *io,
+                                    unsigned events);
+ASYNC_API int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
+                                   unsigned events);
+ASYNC_API int async__job_resume(async_task *t, async_frame *f, async_job *job);
+ASYNC_API int async__job_start(async_task *t, async_frame *f, async_pool *pool,
+                               async_job *job, intptr_t (*fn)(void *), void *arg);
+ASYNC_API void async__sock_setup(async_sock_op *op, async_io *io, void *buf, size_t len,
+                                 const struct sockaddr *addr, unsigned addrlen,
+                                 int64_t timeout_ns, async_io *out);
+#endif
+
+#ifdef ASYNC__DEFS /* the definitions: not in files that define only ASYNC_EXTERN */
+
 /* ---- wait lists: circular, doubly linked; *owner points at the head ------ */
 
 static inline void async__list_push(async__node **owner, async__node *n) {
@@ -2031,7 +2280,7 @@ static inline async_loop *async__list_loop(async__node *head) {
 
 /* Park the running task on a wait list. */
 static inline int async__park(async_task *t, async__node **owner) {
-    t->node.flags &= (uint8_t)~(ASYNC__T_GRANTED | ASYNC__T_PEER_CANCELLED);
+    t->node.flags &= (uint8_t)~(ASYNC__T_GRANTED | ASYNC__T_PEER_CANCELLED | ASYNC__T_RELEASED);
     async__list_push(owner, &t->node);
     return ASYNC__AGAIN;
 }
@@ -2043,18 +2292,119 @@ static inline int async__take_grant(async_task *t) {
     return g;
 }
 
-/* ---- timer heap -----------------------------------------------------------
- * An intrusive binary min-heap of nodes (sleeping tasks, armed timeouts),
- * linked through link.h.  Invariants (checked by the tests after random
- * operation sequences):
- *  1. Shape: the nheap nodes form a complete binary tree.  Number the nodes
+/* ---- text for async_task_describe and async_dump --------------------------
+ * A bounded string builder that needs no stdio (freestanding builds too);
+ * each primitive below describes its own waits with it (async__describe_*),
+ * next to its code. */
+typedef struct {
+    char *buf;
+    size_t size, len;
+} async__fmt;
+
+static inline void async__fmt_init(async__fmt *o, char *buf, size_t size) {
+    o->buf = buf;
+    o->size = buf ? size : 0;
+    o->len = 0;
+}
+/* NUL-terminates what fitted; returns the length the whole text wanted. */
+static inline size_t async__fmt_end(async__fmt *o) {
+    if (o->size) o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
+    return o->len;
+}
+static inline void async__put_c(async__fmt *o, char c) {
+    if (o->len + 1 < o->size) o->buf[o->len] = c;
+    o->len++;
+}
+static inline void async__put_s(async__fmt *o, const char *s) {
+    while (*s) async__put_c(o, *s++);
+}
+static inline void async__put_u(async__fmt *o, uint64_t v) {
+    char d[20];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    while (n) async__put_c(o, d[--n]);
+}
+static inline void async__put_p(async__fmt *o, const void *p) {
+    uintptr_t v = (uintptr_t)p;
+    char d[2 * sizeof v];
+    int n = 0;
+    async__put_s(o, "0x");
+    do {
+        d[n++] = "0123456789abcdef"[v & 15u];
+        v >>= 4;
+    } while (v);
+    while (n) async__put_c(o, d[--n]);
+}
+/* ns as seconds with microseconds: "1.500000 s". */
+static inline void async__put_ns(async__fmt *o, uint64_t ns) {
+    uint64_t us = (ns % 1000000000u) / 1000u;
+    int i;
+    async__put_u(o, ns / 1000000000u);
+    async__put_c(o, '.');
+    for (i = 100000; i > 0; i /= 10) async__put_c(o, (char)('0' + (int)(us / (uint64_t)i % 10)));
+    async__put_s(o, " s");
+}
+static inline void async__put_task_name(async__fmt *o, const async_task *t) {
+    const char *name = async_task_name(t);
+    if (name) {
+        async__put_c(o, '"');
+        async__put_s(o, name);
+        async__put_c(o, '"');
+    } else {
+        async__put_s(o, "task ");
+        async__put_p(o, t);
+    }
+}
+static inline size_t async__list_len(const async__node *head) {
+    const async__node *n = head;
+    size_t k = 0;
+    if (n) do {
+            k++;
+            n = n->link.l.next;
+        } while (n != head);
+    return k;
+}
+/* The object whose wait list `owner` (the list head's address) is. */
+#define ASYNC__OWNER(owner, type, member)                                     \
+    ((const type *)(const void *)((const char *)(owner) - offsetof(type, member)))
+
+/* " (a of b" then tail, e.g. " (2 of 3 running)". */
+static inline void async__put_of(async__fmt *o, uint64_t a, uint64_t b, const char *tail) {
+    async__put_s(o, " (");
+    async__put_u(o, a);
+    async__put_s(o, " of ");
+    async__put_u(o, b);
+    async__put_s(o, tail);
+}
+
+/* ---- timers -------------------------------------------------------------------
+ * Every deadline of the loop (sleeping tasks, armed timeouts, callbacks) is
+ * a node in one structure with a small API of its own, so that another
+ * structure can take its place behind the same calls and the same tests
+ * (tests/test_heap.c drives it alone, without a loop):
+ *   async__timers_init(tm)
+ *   async__timers_insert(tm, n)  n->deadline set by the caller; stamps the
+ *                                start order, n->where = SLEEPING
+ *   async__timers_remove(tm, n)  n is in tm; n->where = IDLE
+ *   async__timers_peek(tm)       the earliest node, or NULL: by deadline,
+ *                                then start order (FIFO ties)
+ *   async__timers_pop(tm)        remove the earliest and return it
+ *   tm->n                        how many are in
+ * No allocation; nodes are intrusive.
+ *
+ * Today's structure: a binary min-heap linked through link.h.  Invariants
+ * (checked by the tests after random operation sequences):
+ *  1. Shape: the tm->n nodes form a complete binary tree.  Number the nodes
  *     breadth-first from 1 (the root); node k's children are 2k and 2k+1, so
  *     the path from the root to node k is spelled by the bits of k below its
  *     highest set bit, read from the top (0 = left, 1 = right).
  *  2. Order: no node is before its parent under async__timer_before, which
  *     orders by deadline and breaks ties by the start sequence number, so
  *     timers with equal deadlines fire in the order they were started.
- *  3. Links: root->parent is NULL and loop->heap is the root; a node's
+ *  3. Links: root->parent is NULL and tm->root is the root; a node's
  *     children point back at it through parent.
  * The sequence number is 32 bits compared with wrap-around, which keeps that
  * order exact for any two equal-deadline timers started fewer than 2^31
@@ -2067,7 +2417,7 @@ static inline int async__timer_before(const async__node *a, const async__node *b
 }
 
 /* Exchange child c with its parent p in the tree (links only). */
-static inline void async__heap_swap(async_loop *loop, async__node *p,
+static inline void async__heap_swap(async__timers *tm, async__node *p,
                                     async__node *c) {
     async__node *gp = p->link.h.parent;
     async__node *cl = c->link.h.left, *cr = c->link.h.right, *sib;
@@ -2088,7 +2438,7 @@ static inline void async__heap_swap(async_loop *loop, async__node *p,
     p->link.h.parent = c;
     c->link.h.parent = gp;
     if (!gp)
-        loop->heap = c;
+        tm->root = c;
     else if (gp->link.h.left == p)
         gp->link.h.left = c;
     else
@@ -2096,20 +2446,20 @@ static inline void async__heap_swap(async_loop *loop, async__node *p,
 }
 
 /* The link that holds (or will hold) node number k; *parent gets its parent. */
-static inline async__node **async__heap_slot(async_loop *loop, size_t k,
+static inline async__node **async__heap_slot(async__timers *tm, size_t k,
                                              async__node **parent) {
     async__node *node;
     int bit = 0;
     if (k == 1) {
         *parent = NULL;
-        return &loop->heap;
+        return &tm->root;
     }
 #if defined(__GNUC__) || defined(__clang__)
     bit = (int)(sizeof(unsigned long long) * 8 - 1) - __builtin_clzll((unsigned long long)k);
 #else
     while ((k >> bit) > 1) bit++;
 #endif
-    node = loop->heap;
+    node = tm->root;
     while (--bit > 0 && node)
         node = ((k >> bit) & 1) ? node->link.h.right : node->link.h.left;
     ASYNC_ASSERT(node, "the timer heap is broken: a sleeping task's or an armed "
@@ -2118,35 +2468,35 @@ static inline async__node **async__heap_slot(async_loop *loop, size_t k,
     return (k & 1) ? &node->link.h.right : &node->link.h.left;
 }
 
-static inline void async__heap_up(async_loop *loop, async__node *n) {
+static inline void async__heap_up(async__timers *tm, async__node *n) {
     while (n->link.h.parent && async__timer_before(n, n->link.h.parent))
-        async__heap_swap(loop, n->link.h.parent, n);
+        async__heap_swap(tm, n->link.h.parent, n);
 }
 
-static inline void async__heap_down(async_loop *loop, async__node *n) {
+static inline void async__heap_down(async__timers *tm, async__node *n) {
     for (;;) {
         async__node *m = n, *l = n->link.h.left, *r = n->link.h.right;
         if (l && async__timer_before(l, m)) m = l;
         if (r && async__timer_before(r, m)) m = r;
         if (m == n) return;
-        async__heap_swap(loop, n, m);
+        async__heap_swap(tm, n, m);
     }
 }
 
-static inline void async__heap_insert(async_loop *loop, async__node *n) {
+static inline void async__timers_insert(async__timers *tm, async__node *n) {
     async__node *parent;
-    async__node **slot = async__heap_slot(loop, ++loop->nheap, &parent);
+    async__node **slot = async__heap_slot(tm, ++tm->n, &parent);
     n->where = ASYNC__W_SLEEPING;
-    n->seq = loop->seq++;
+    n->seq = tm->seq++;
     n->link.h.left = n->link.h.right = NULL;
     n->link.h.parent = parent;
     *slot = n;
-    async__heap_up(loop, n);
+    async__heap_up(tm, n);
 }
 
-static inline void async__heap_remove(async_loop *loop, async__node *n) {
+static inline void async__timers_remove(async__timers *tm, async__node *n) {
     async__node *parent, *last;
-    async__node **slot = async__heap_slot(loop, loop->nheap--, &parent);
+    async__node **slot = async__heap_slot(tm, tm->n--, &parent);
     last = *slot;
     ASYNC_ASSERT(last, "the timer heap is broken: a sleeping task's or an armed "
                        "timeout's storage was overwritten, freed or reused");
@@ -2160,13 +2510,25 @@ static inline void async__heap_remove(async_loop *loop, async__node *n) {
     if (last->link.h.left) last->link.h.left->link.h.parent = last;
     if (last->link.h.right) last->link.h.right->link.h.parent = last;
     if (!n->link.h.parent)
-        loop->heap = last;
+        tm->root = last;
     else if (n->link.h.parent->link.h.left == n)
         n->link.h.parent->link.h.left = last;
     else
         n->link.h.parent->link.h.right = last;
-    async__heap_down(loop, last);
-    async__heap_up(loop, last);
+    async__heap_down(tm, last);
+    async__heap_up(tm, last);
+}
+
+static inline void async__timers_init(async__timers *tm) {
+    tm->root = NULL;
+    tm->n = 0;
+    tm->seq = 0;
+}
+static inline async__node *async__timers_peek(const async__timers *tm) { return tm->root; }
+static inline async__node *async__timers_pop(async__timers *tm) {
+    async__node *n = tm->root;
+    if (n) async__timers_remove(tm, n);
+    return n;
 }
 
 /* ---- clock and idle wait ------------------------------------------------- */
@@ -2231,18 +2593,16 @@ static inline void async__os_idle(void *ctx, uint64_t deadline) {
 
 /* ---- loop ---------------------------------------------------------------- */
 
-static inline int async_loop_init(async_loop *loop, unsigned flags) {
+ASYNC_API int async_loop_init(async_loop *loop, unsigned flags) {
     if (!loop) return ASYNC_EINVAL;
     loop->head = loop->tail = NULL;
     loop->nready = 0;
-    loop->heap = NULL;
-    loop->nheap = 0;
+    async__timers_init(&loop->timers);
     loop->ntasks = 0;
     loop->nhandles = 0;
     loop->current = NULL;
     loop->now = 0;
     loop->epoch = 0;
-    loop->seq = 0;
     loop->ctx = NULL;
     loop->tasks = NULL;
 #ifdef ASYNC_TRACE
@@ -2267,8 +2627,8 @@ static inline int async_loop_init(async_loop *loop, unsigned flags) {
     return ASYNC_OK;
 }
 
-static inline int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
-                                       async_idle_fn idle, void *ctx) {
+ASYNC_API int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
+                                   async_idle_fn idle, void *ctx) {
     if (!loop || !clock || !idle) return ASYNC_EINVAL;
     loop->clock = clock;
     loop->idle = idle;
@@ -2277,26 +2637,26 @@ static inline int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
     return ASYNC_OK;
 }
 
-static inline uint64_t async_now(async_loop *loop) {
+ASYNC_API uint64_t async_now(async_loop *loop) {
     if (!(loop->flags & ASYNC_VIRTUAL) && loop->clock)
         loop->now = loop->clock(loop->ctx) - loop->epoch;
     return loop->now;
 }
 
-static inline uint64_t async_clock_ns(async_loop *loop) {
+ASYNC_API uint64_t async_clock_ns(async_loop *loop) {
     if (!(loop->flags & ASYNC_VIRTUAL) && loop->clock) return loop->clock(loop->ctx);
     return loop->now;
 }
 
-static inline double async_time(async_loop *loop) {
+ASYNC_API double async_time(async_loop *loop) {
     return (double)async_now(loop) / 1e9;
 }
 
-static inline size_t async_loop_pending(const async_loop *loop) {
+ASYNC_API size_t async_loop_pending(const async_loop *loop) {
     return loop->ntasks;
 }
 
-static inline int64_t async_seconds_to_ns(double seconds) {
+ASYNC_API int64_t async_seconds_to_ns(double seconds) {
     if (!(seconds > 0)) return 0; /* negative, zero and NaN */
     if (seconds >= 9.2e9) return INT64_MAX;
     /* Rounded, not truncated: the double nearest 0.15 is a hair under it,
@@ -2305,7 +2665,7 @@ static inline int64_t async_seconds_to_ns(double seconds) {
     return (int64_t)(seconds * 1e9 + 0.5);
 }
 
-static inline int64_t async_ms_to_ns(int64_t ms) {
+ASYNC_API int64_t async_ms_to_ns(int64_t ms) {
     if (ms <= 0) return 0;
     if (ms >= INT64_MAX / 1000000) return INT64_MAX;
     return ms * 1000000;
@@ -2316,7 +2676,7 @@ static inline uint64_t async__add_ns(uint64_t t, int64_t ns) {
     if (ns <= 0) return t;
     return (uint64_t)ns > UINT64_MAX - t ? UINT64_MAX : t + (uint64_t)ns;
 }
-static inline uint64_t async__deadline(async_loop *loop, int64_t ns) {
+ASYNC_API uint64_t async__deadline(async_loop *loop, int64_t ns) {
     return async__add_ns(async_now(loop), ns);
 }
 
@@ -2326,11 +2686,11 @@ static inline uint64_t async__deadline(async_loop *loop, int64_t ns) {
  * reused storage that is still the head or tail of a queue or running. */
 static inline int async__scheduled_in(const async_loop *loop, const async_task *task) {
     return loop->head == task || loop->tail == task || loop->current == task ||
-           loop->tasks == task || loop->heap == &task->node;
+           loop->tasks == task || loop->timers.root == &task->node;
 }
 
-static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
-                              void *state) {
+ASYNC_API int async_spawn(async_loop *loop, async_task *task, async_fn fn,
+                          void *state) {
     if (!loop || !task || !fn || !state) return ASYNC_EINVAL;
     /* The checks compare addresses only: the storage itself may be a fresh
      * local or malloc'ed garbage, which must not be read (issue: valgrind
@@ -2370,14 +2730,14 @@ static inline int async_spawn(async_loop *loop, async_task *task, async_fn fn,
     return ASYNC_OK;
 }
 
-static inline int async_spawn_named(async_loop *loop, async_task *task,
-                                    async_fn fn, void *state, const char *name) {
+ASYNC_API int async_spawn_named(async_loop *loop, async_task *task,
+                                async_fn fn, void *state, const char *name) {
     int rc = async_spawn(loop, task, fn, state);
     if (rc == ASYNC_OK) async_task_set_name(task, name);
     return rc;
 }
 
-static inline void async_task_set_name(async_task *task, const char *name) {
+ASYNC_API void async_task_set_name(async_task *task, const char *name) {
 #ifndef ASYNC_NO_INTROSPECTION
     task->name = name;
 #else
@@ -2386,7 +2746,7 @@ static inline void async_task_set_name(async_task *task, const char *name) {
 #endif
 }
 
-static inline const char *async_task_name(const async_task *task) {
+ASYNC_API const char *async_task_name(const async_task *task) {
 #ifndef ASYNC_NO_INTROSPECTION
     if (task && (task->node.magic == ASYNC__LIVE || task->node.magic == ASYNC__DEAD))
         return task->name;
@@ -2398,24 +2758,24 @@ static inline const char *async_task_name(const async_task *task) {
 
 #define ASYNC__SPAWNED(t) ((t)->node.magic == ASYNC__LIVE || (t)->node.magic == ASYNC__DEAD)
 
-static inline int async_task_state(const async_task *task) {
+ASYNC_API int async_task_state(const async_task *task) {
     ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_task_state: task was never spawned");
     if (task->node.magic == ASYNC__LIVE) return ASYNC_PENDING;
     return (task->node.flags & ASYNC__T_CANCEL) ? ASYNC_CANCELLED : ASYNC_DONE;
 }
 
-static inline int async_task_done(const async_task *task) {
+ASYNC_API int async_task_done(const async_task *task) {
     return async_task_state(task) != ASYNC_PENDING;
 }
 
-static inline intptr_t async_task_result(const async_task *task) {
+ASYNC_API intptr_t async_task_result(const async_task *task) {
     ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_task_result: task was never spawned");
     if (task->node.magic != ASYNC__DEAD || (task->node.flags & ASYNC__T_CANCEL))
         return 0;
     return async__frame_of(task->state)->result;
 }
 
-static inline const char *async_strerror(int code) {
+ASYNC_API const char *async_strerror(int code) {
     switch (code) {
     case ASYNC_OK: return "success";
     case ASYNC_EINVAL: return "invalid argument";
@@ -2445,7 +2805,7 @@ static inline int async__intr(async_task *t, const async_frame *f);
 static inline void async__interrupt(async_task *t) {
     if (!async__intr(t, NULL)) return;
     if (t->node.where == ASYNC__W_SLEEPING) {
-        async__heap_remove(t->loop, &t->node);
+        async__timers_remove(&t->loop->timers, &t->node);
         async__push_ready(t->loop, t);
     } else if (t->node.where == ASYNC__W_WAITING) {
         async__list_remove(&t->node);
@@ -2453,7 +2813,7 @@ static inline void async__interrupt(async_task *t) {
     }
 }
 
-static inline int async_cancel(async_task *task) {
+ASYNC_API int async_cancel(async_task *task) {
     ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_cancel: task was never spawned");
     if (task->node.magic != ASYNC__LIVE) return 0;
     if (task->node.flags & ASYNC__T_CANCEL) return 1;
@@ -2480,27 +2840,27 @@ static inline int async__intr(async_task *t, const async_frame *f) {
 }
 
 /* The status a finished non-parking wait reports: OK unless interrupted. */
-static inline int async__intr_status(async_task *t, async_frame *f) {
+ASYNC_API int async__intr_status(async_task *t, async_frame *f) {
     if (!(t->node.flags & (ASYNC__T_CANCEL | ASYNC__T_SCOPE))) return ASYNC_OK;
     return async__intr(t, f);
 }
 
 /* One more shield in force: a finally section entered or a shielded await
  * begun.  The count is checked before it could wrap. */
-static inline void async__shield_up(async_task *t) {
+ASYNC_API void async__shield_up(async_task *t) {
     ASYNC_ASSERT_TASK(t->node.shield < ASYNC_SHIELD_MAX,
                       "finally sections and shielded awaits in progress nested "
                       "deeper than ASYNC_SHIELD_MAX (255) in one task", t);
     t->node.shield++;
 }
 
-static inline void async__enter_finally(async_task *t, async_frame *f) {
+ASYNC_API void async__enter_finally(async_task *t, async_frame *f) {
     if (f->flags & ASYNC__F_FIN) return; /* a done coroutine called again */
     async__shield_up(t);
     f->flags |= ASYNC__F_FIN;
 }
 
-static inline void async__timeout_disarm(async_task *t, async_timeout *tmo);
+ASYNC_API void async__timeout_disarm(async_task *t, async_timeout *tmo);
 
 /* Disarm every timeout frame f armed (those of a generator it drove may sit
  * among the outer frames' ones). */
@@ -2514,7 +2874,7 @@ static inline void async__disarm_frame(async_task *t, const async_frame *f) {
 }
 
 /* The frame is finishing: drop its shield and any timeout it left armed. */
-static inline void async__frame_done(async_task *t, async_frame *f) {
+ASYNC_API void async__frame_done(async_task *t, async_frame *f) {
     if (f->pc == ASYNC__PC_DONE) return;
     f->pc = ASYNC__PC_DONE;
     t->node.shield--;
@@ -2537,7 +2897,7 @@ static inline void async__scope_recount(async_task *t) {
  * section it yields from shields nothing.  Shield levels of its timeouts are
  * kept relative to the depth it runs at, since the consumer may resume it
  * from another. */
-static inline void async__gen_leave(async_task *t, async_frame *f) {
+ASYNC_API void async__gen_leave(async_task *t, async_frame *f) {
     async_timeout *s;
     unsigned base;
     if (f->flags & ASYNC__F_FIN) t->node.shield--;
@@ -2550,7 +2910,7 @@ static inline void async__gen_leave(async_task *t, async_frame *f) {
     if (t->node.flags & ASYNC__T_SCOPE) async__scope_recount(t);
 }
 
-static inline void async__gen_enter(async_task *t, async_frame *f) {
+ASYNC_API void async__gen_enter(async_task *t, async_frame *f) {
     async_timeout *s;
     unsigned base = t->node.shield, paused = 0;
     for (s = t->scopes; s; s = s->next)
@@ -2563,10 +2923,17 @@ static inline void async__gen_enter(async_task *t, async_frame *f) {
     if (paused) t->node.flags |= ASYNC__T_SCOPE;
 }
 
+/* A task in ASYNC_AWAIT_TASK: " on <the task>". */
+static inline void async__describe_task(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    async__put_s(o, " on ");
+    async__put_task_name(o, ASYNC__OWNER(owner, async_task, waiters));
+}
+
 /* ---- sleeping ---------------------------------------------------------------- */
 
-static inline int async__sleep_start(async_task *t, async_frame *f, int64_t ns,
-                                     int absolute) {
+ASYNC_API int async__sleep_start(async_task *t, async_frame *f, int64_t ns,
+                                 int absolute) {
     async_loop *loop = t->loop;
     uint64_t now;
     int r = async__intr_status(t, f);
@@ -2577,17 +2944,17 @@ static inline int async__sleep_start(async_task *t, async_frame *f, int64_t ns,
         async__push_ready(loop, t); /* nothing to wait for: a yield */
         t->node.deadline = 0;
     } else {
-        async__heap_insert(loop, &t->node);
+        async__timers_insert(&loop->timers, &t->node);
     }
     return ASYNC__AGAIN;
 }
 
-static inline int async__sleep_resume(async_task *t, async_frame *f) {
+ASYNC_API int async__sleep_resume(async_task *t, async_frame *f) {
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     /* Woken early by an interruption this frame is shielded from: sleep on. */
     if (t->node.deadline > async_now(t->loop)) {
-        async__heap_insert(t->loop, &t->node);
+        async__timers_insert(&t->loop->timers, &t->node);
         return ASYNC__AGAIN;
     }
     return ASYNC_OK;
@@ -2599,8 +2966,8 @@ static inline int async__task_outcome(const async_task *other) {
     return (other->node.flags & ASYNC__T_CANCEL) ? ASYNC_ECANCELED : ASYNC_OK;
 }
 
-static inline int async__task_wait_start(async_task *t, async_frame *f,
-                                         async_task *other) {
+ASYNC_API int async__task_wait_start(async_task *t, async_frame *f,
+                                     async_task *other) {
     int r;
     ASYNC_ASSERT_TASK(other != t, "ASYNC_AWAIT_TASK: a task cannot await itself", t);
     ASYNC_ASSERT_TASK(ASYNC__SPAWNED(other),
@@ -2613,8 +2980,8 @@ static inline int async__task_wait_start(async_task *t, async_frame *f,
     return async__park(t, &other->waiters);
 }
 
-static inline int async__task_wait_resume(async_task *t, async_frame *f,
-                                          async_task *other) {
+ASYNC_API int async__task_wait_resume(async_task *t, async_frame *f,
+                                      async_task *other) {
     int r = async__intr_status(t, f);
     int cancelled = (t->node.flags & ASYNC__T_PEER_CANCELLED) != 0;
     t->node.flags &= (uint8_t)~ASYNC__T_PEER_CANCELLED;
@@ -2628,12 +2995,12 @@ static inline int async__task_wait_resume(async_task *t, async_frame *f,
 
 /* ---- timeouts ---------------------------------------------------------------- */
 
-static inline int async_timeout_expired(const async_timeout *tmo) {
+ASYNC_API int async_timeout_expired(const async_timeout *tmo) {
     return tmo->expired;
 }
 
-static inline void async__timeout_arm(async_task *t, async_frame *f,
-                                      async_timeout *tmo, uint64_t deadline) {
+ASYNC_API void async__timeout_arm(async_task *t, async_frame *f,
+                                  async_timeout *tmo, uint64_t deadline) {
     async_timeout *s;
     for (s = t->scopes; s; s = s->next)
         ASYNC_ASSERT_TASK(s != tmo, "ASYNC_TIMEOUT_ARM: this timeout is already armed", t);
@@ -2647,15 +3014,15 @@ static inline void async__timeout_arm(async_task *t, async_frame *f,
     tmo->next = t->scopes;
     t->scopes = tmo;
     tmo->node.deadline = deadline;
-    async__heap_insert(t->loop, &tmo->node);
+    async__timers_insert(&t->loop->timers, &tmo->node);
 }
 
-static inline void async__timeout_disarm(async_task *t, async_timeout *tmo) {
+ASYNC_API void async__timeout_disarm(async_task *t, async_timeout *tmo) {
     async_timeout **p = &t->scopes;
     while (*p && *p != tmo) p = &(*p)->next;
     if (!*p) return; /* not armed: a harmless no-op */
     *p = tmo->next;
-    if (tmo->node.where == ASYNC__W_SLEEPING) async__heap_remove(t->loop, &tmo->node);
+    if (tmo->node.where == ASYNC__W_SLEEPING) async__timers_remove(&t->loop->timers, &tmo->node);
     tmo->node.where = ASYNC__W_IDLE;
     tmo->node.flags = 0;
     async__scope_recount(t);
@@ -2669,7 +3036,7 @@ static inline void async__timeout_fire(async_timeout *tmo) {
     async__interrupt(tmo->task);
 }
 
-/* ---- running ---------------------------------------------------------------- */
+/* ---- running: the loop pass ------------------------------------------------- */
 
 static inline void async__finish(async_loop *loop, async_task *t) {
     async__node *n;
@@ -2698,9 +3065,9 @@ static inline void async__finish(async_loop *loop, async_task *t) {
 static inline void async__handle_fire(async_loop *loop, async_handle *h);
 static inline void async__fire_timers(async_loop *loop) {
     uint64_t now = async_now(loop);
-    while (loop->heap && loop->heap->deadline <= now) {
-        async__node *n = loop->heap;
-        async__heap_remove(loop, n);
+    async__node *n;
+    while ((n = async__timers_peek(&loop->timers)) && n->deadline <= now) {
+        async__timers_remove(&loop->timers, n);
         if (n->magic == ASYNC__LIVE) /* a sleeping task: the common case first */
             async__push_ready(loop, async__task_of(n));
         else if (n->magic == ASYNC__K_TIMEOUT)
@@ -2749,7 +3116,9 @@ static inline void async__run_ready(async_loop *loop) {
             r = 1;
         } else {
             ASYNC__TRACE_BEFORE(loop, t)
-            loop->budget = ASYNC_BUDGET;
+            /* 0 = off: nothing here counts, and in split mode files built
+             * with a budget find one that never runs out. */
+            loop->budget = ASYNC_BUDGET > 0 ? (unsigned)ASYNC_BUDGET : ~0u;
             r = t->fn(t, t->state);
             ASYNC__TRACE_AFTER(loop, t, r)
         }
@@ -2788,7 +3157,7 @@ static ASYNC__COLD int async__deadlock_cleanup(async_loop *loop) {
  * has been looked at: fire the due timers and callbacks, then run the tasks
  * that are ready (those made ready meanwhile wait for the next pass). */
 static inline void async__pass(async_loop *loop) {
-    if (loop->heap) async__fire_timers(loop);
+    if (loop->timers.root) async__fire_timers(loop);
     async__run_ready(loop);
 }
 
@@ -2815,8 +3184,8 @@ static inline int async__run(async_loop *loop, async_task *until, int callbacks)
             break;
         }
         if (!loop->head) {
-            uint64_t deadline = loop->heap ? loop->heap->deadline : UINT64_MAX;
-            if (!loop->heap && !ASYNC__IO_BUSY(loop)) {
+            uint64_t deadline = loop->timers.root ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
+            if (!loop->timers.root && !ASYNC__IO_BUSY(loop)) {
                 if ((loop->flags & ASYNC_CLEANUP_ON_DEADLOCK) && !deadlocked) {
                     deadlocked = async__deadlock_cleanup(loop);
                     until = NULL; /* every task is cancelled: wait for all */
@@ -2828,9 +3197,9 @@ static inline int async__run(async_loop *loop, async_task *until, int callbacks)
             if (loop->flags & ASYNC_VIRTUAL) {
 #ifdef ASYNC__IO
                 /* I/O takes real time: look, and block only if no timer */
-                if (ASYNC__IO_BUSY(loop)) async__io_poll(loop, loop->heap ? 0 : UINT64_MAX);
+                if (ASYNC__IO_BUSY(loop)) async__io_poll(loop, loop->timers.root ? 0 : UINT64_MAX);
 #endif
-                if (!loop->head && loop->heap && deadline > loop->now) loop->now = deadline;
+                if (!loop->head && loop->timers.root && deadline > loop->now) loop->now = deadline;
             } else if (deadline > async_now(loop)) {
 #ifdef ASYNC__IO
                 if (loop->idle != async__os_idle || async__io_idle(loop, deadline) < 0)
@@ -2851,9 +3220,9 @@ static inline int async__run(async_loop *loop, async_task *until, int callbacks)
     return deadlocked ? ASYNC_EDEADLK : rc;
 }
 
-static inline int async_run(async_loop *loop) { return async__run(loop, NULL, 1); }
+ASYNC_API int async_run(async_loop *loop) { return async__run(loop, NULL, 1); }
 
-static inline int async_loop_shutdown(async_loop *loop) {
+ASYNC_API int async_loop_shutdown(async_loop *loop) {
     if (!loop) return ASYNC_EINVAL;
     ASYNC_ASSERT_TASK(!(loop->flags & ASYNC__L_RUNNING),
                       "async_loop_shutdown: the loop is running (called from "
@@ -2862,12 +3231,12 @@ static inline int async_loop_shutdown(async_loop *loop) {
     return async__run(loop, NULL, 0);
 }
 
-static inline uint64_t async_next_deadline(async_loop *loop) {
+ASYNC_API uint64_t async_next_deadline(async_loop *loop) {
     if (loop->head) return 0;
-    return loop->heap ? loop->heap->deadline : UINT64_MAX;
+    return loop->timers.root ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
 }
 
-static inline int async_step(async_loop *loop) {
+ASYNC_API int async_step(async_loop *loop) {
     ASYNC_ASSERT(!(loop->flags & ASYNC__L_RUNNING),
                  "async_step: the loop is already running (called from inside "
                  "one of its own tasks)");
@@ -2875,20 +3244,19 @@ static inline int async_step(async_loop *loop) {
 #ifdef ASYNC__IO
     if (loop->wakefd >= 0) async__io_poll(loop, 0);
 #endif
-    if ((loop->flags & ASYNC_VIRTUAL) && !loop->head && loop->heap &&
-        loop->heap->deadline > loop->now)
-        loop->now = loop->heap->deadline;
+    if ((loop->flags & ASYNC_VIRTUAL) && !loop->head && loop->timers.root &&
+        async__timers_peek(&loop->timers)->deadline > loop->now)
+        loop->now = async__timers_peek(&loop->timers)->deadline;
     async__pass(loop);
-#ifdef ASYNC__EPOLL
+#ifdef ASYNC__IO
     /* keep the backend fd honest: it turns readable at the next deadline */
-    if (loop->wakefd >= 0 && loop->heap && loop->heap->deadline != loop->armed)
-        async__timerfd_arm(loop, loop->heap->deadline, 0);
+    if (loop->wakefd >= 0 && loop->timers.root) async__be_embed(loop, async__timers_peek(&loop->timers)->deadline);
 #endif
     loop->flags &= ~ASYNC__L_RUNNING;
     return (int)loop->ntasks;
 }
 
-static inline int async_run_until(async_loop *loop, async_task *task) {
+ASYNC_API int async_run_until(async_loop *loop, async_task *task) {
     if (!task) return ASYNC_EINVAL;
     ASYNC_ASSERT(ASYNC__SPAWNED(task), "async_run_until: task was never spawned");
     ASYNC_ASSERT(task->node.magic != ASYNC__LIVE || task->loop == loop,
@@ -2990,7 +3358,7 @@ static inline void async__main_signals(async__main_ctl *m, int on) {
 }
 #endif /* ASYNC_NO_OS */
 
-static inline int async_main(async_fn fn, void *state, unsigned flags) {
+ASYNC_API int async_main(async_fn fn, void *state, unsigned flags) {
     async_loop loop;
     async_task task;
     int rc = async_loop_init(&loop, flags | ASYNC_CLEANUP_ON_DEADLOCK);
@@ -3039,8 +3407,8 @@ static inline int async_main(async_fn fn, void *state, unsigned flags) {
 
 /* ---- gather -------------------------------------------------------------- */
 
-static inline void async_gather_init(async_gather *g, async_task *const *tasks,
-                                     size_t n, intptr_t *results) {
+ASYNC_API void async_gather_init(async_gather *g, async_task *const *tasks,
+                                 size_t n, intptr_t *results) {
     g->tasks = tasks;
     g->n = n;
     g->i = 0;
@@ -3051,14 +3419,10 @@ static inline void async_gather_init(async_gather *g, async_task *const *tasks,
 }
 
 static inline int async__task_failed(const async_task *t);
-static inline int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
-                                       async_waiter *waiters, async_task *const *tasks,
-                                       size_t n, int when);
-static inline int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws);
 
 /* Wait for the first failure (or the end), cancel the rest, and wait for
  * every task in the shielded finally section, as async_gather_fn does. */
-static inline int async_gather_fail_fast_fn(async_task *task, void *state) {
+ASYNC_API int async_gather_fail_fast_fn(async_task *task, void *state) {
     async_gather *g = (async_gather *)state;
     intptr_t cancelled = 0;
     size_t i;
@@ -3080,13 +3444,13 @@ static inline int async_gather_fail_fast_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
-static inline void async_coro_init(async_coro *c, async_fn fn, void *state) {
+ASYNC_API void async_coro_init(async_coro *c, async_fn fn, void *state) {
     c->task.node.magic = 0; /* fresh storage: not a pending task */
     c->fn = fn;
     c->state = state;
 }
 
-static inline void async__gather_spawn(async_gather *g, async_loop *loop, async_coro *c) {
+ASYNC_API void async__gather_spawn(async_gather *g, async_loop *loop, async_coro *c) {
     size_t i;
     g->coros = c;
     for (i = 0; i < g->n; i++) async_spawn(loop, &c[i].task, c[i].fn, c[i].state);
@@ -3097,7 +3461,7 @@ static inline async_task *async__gather_task(const async_gather *g, size_t i) {
     return g->tasks ? g->tasks[i] : &g->coros[i].task;
 }
 
-static inline int async_gather_fn(async_task *task, void *state) {
+ASYNC_API int async_gather_fn(async_task *task, void *state) {
     async_gather *g = (async_gather *)state;
     intptr_t cancelled = 0;
     size_t i;
@@ -3120,18 +3484,18 @@ static inline int async_gather_fn(async_task *task, void *state) {
 
 /* ---- generators ------------------------------------------------------------ */
 
-static inline void async_gen_init(void *gen_state) {
+ASYNC_API void async_gen_init(void *gen_state) {
     async__frame_reset(async__frame_of(gen_state));
 }
 
 /* The consumer's view of what ASYNC_NEXT's call returned. */
-static inline int async__next_status(async_task *t, async_frame *f, int r) {
+ASYNC_API int async__next_status(async_task *t, async_frame *f, int r) {
     int i = async__intr_status(t, f);
     if (i != ASYNC_OK) return i;
     return r == 2 ? ASYNC_OK : ASYNC_EXHAUSTED;
 }
 
-static inline void async__gen_close(async_task *t, async_frame *g) {
+ASYNC_API void async__gen_close(async_task *t, async_frame *g) {
     if (g->pc == 0) { /* never started: nothing to clean up */
         g->pc = ASYNC__PC_DONE;
         g->flags |= ASYNC__F_FIN;
@@ -3142,10 +3506,10 @@ static inline void async__gen_close(async_task *t, async_frame *g) {
     } /* else done, or at a yield in its finally: it resumes there */
 }
 
-static inline void async_collect_init(async_collect *c, async_fn fn,
-                                      void *gen_state, intptr_t *out,
-                                      size_t cap,
-                                      int (*keep)(intptr_t, void *), void *ctx) {
+ASYNC_API void async_collect_init(async_collect *c, async_fn fn,
+                                  void *gen_state, intptr_t *out,
+                                  size_t cap,
+                                  int (*keep)(intptr_t, void *), void *ctx) {
     c->gen = fn;
     c->gen_state = gen_state;
     c->out = out;
@@ -3155,7 +3519,7 @@ static inline void async_collect_init(async_collect *c, async_fn fn,
     c->ctx = ctx;
 }
 
-static inline int async_collect_fn(async_task *task, void *state) {
+ASYNC_API int async_collect_fn(async_task *task, void *state) {
     async_collect *c = (async_collect *)state;
     ASYNC_BEGIN(task, c);
     async_gen_init(c->gen_state);
@@ -3184,9 +3548,9 @@ static inline void async__ac_notify(async_waiter *w, async_loop *loop) {
     async__wake_one(loop, &ac->consumer, 1);
 }
 
-static inline void async_as_completed_init(async_as_completed *ac,
-                                           async_task *const *tasks, size_t n,
-                                           async_waiter *waiters) {
+ASYNC_API void async_as_completed_init(async_as_completed *ac,
+                                       async_task *const *tasks, size_t n,
+                                       async_waiter *waiters) {
     ac->tasks = tasks;
     ac->n = n;
     ac->i = 0;
@@ -3203,7 +3567,7 @@ static inline int async__ac_start(async_task *t, async_frame *f,
     return ac->done ? ASYNC_OK : async__park(t, &ac->consumer);
 }
 
-static inline int async_as_completed_fn(async_task *task, void *state) {
+ASYNC_API int async_as_completed_fn(async_task *task, void *state) {
     async_as_completed *ac = (async_as_completed *)state;
     async_waiter *w;
     size_t i;
@@ -3232,6 +3596,13 @@ static inline int async_as_completed_fn(async_task *task, void *state) {
     for (i = 0; i < ac->n; i++) /* stop watching the tasks not reported */
         if (ac->w[i].node.where == ASYNC__W_WAITING) async__list_remove(&ac->w[i].node);
     ASYNC_END;
+}
+
+static inline void async__describe_completed(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_as_completed *ac = ASYNC__OWNER(owner, async_as_completed, consumer);
+    async__put_s(o, " on as_completed");
+    async__put_of(o, ac->reported, ac->n, " reported)");
 }
 
 /* ---- queues -------------------------------------------------------------------- */
@@ -3263,8 +3634,8 @@ static inline const async_task *async__list_task(const async__node *n) {
     return n && ASYNC__IS_TASK(n) ? (const async_task *)(const void *)n : NULL;
 }
 
-static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
-                                   size_t elem_size) {
+ASYNC_API int async_queue_init(async_queue *q, void *buf, size_t capacity,
+                               size_t elem_size) {
     if (!q || !buf || !capacity || !elem_size) return ASYNC_EINVAL;
     q->live = ASYNC__OBJ_LIVE(q);
     q->buf = (unsigned char *)buf;
@@ -3280,16 +3651,16 @@ static inline int async_queue_init(async_queue *q, void *buf, size_t capacity,
     return ASYNC_OK;
 }
 
-static inline int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
-                                        size_t elem_size) {
+ASYNC_API int async_lifo_queue_init(async_queue *q, void *buf, size_t capacity,
+                                    size_t elem_size) {
     int rc = async_queue_init(q, buf, capacity, elem_size);
     if (rc == ASYNC_OK) q->order = ASYNC__Q_LIFO;
     return rc;
 }
 
-static inline int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
-                                            size_t elem_size,
-                                            int (*cmp)(const void *a, const void *b)) {
+ASYNC_API int async_priority_queue_init(async_queue *q, void *buf, size_t capacity,
+                                        size_t elem_size,
+                                        int (*cmp)(const void *a, const void *b)) {
     int rc;
     if (!cmp) return ASYNC_EINVAL;
     rc = async_queue_init(q, buf, capacity, elem_size);
@@ -3348,9 +3719,9 @@ static inline void async__pq_take(async_queue *q, void *item) {
     }
 }
 
-static inline size_t async_queue_size(const async_queue *q) { return q->count; }
+ASYNC_API size_t async_queue_size(const async_queue *q) { return q->count; }
 
-static inline void async_queue_destroy(async_queue *q) {
+ASYNC_API void async_queue_destroy(async_queue *q) {
     ASYNC__CHECK_UNUSED(q, q->getters ? q->getters : q->putters ? q->putters : q->joiners,
                         "async_queue_destroy: tasks still wait on the queue "
                         "(they would never wake)");
@@ -3402,7 +3773,7 @@ static inline async_loop *async__queue_loop(async_queue *q) {
     return async__list_loop(q->getters ? q->getters : q->putters ? q->putters : q->joiners);
 }
 
-static inline int async_queue_try_put(async_queue *q, const void *item) {
+ASYNC_API int async_queue_try_put(async_queue *q, const void *item) {
     async_loop *loop = async__queue_loop(q);
     if (q->closed) return ASYNC_ECLOSED;
     if (q->count + q->held_slots >= q->cap) return ASYNC_EAGAIN;
@@ -3411,7 +3782,7 @@ static inline int async_queue_try_put(async_queue *q, const void *item) {
     return ASYNC_OK;
 }
 
-static inline int async_queue_try_get(async_queue *q, void *item) {
+ASYNC_API int async_queue_try_get(async_queue *q, void *item) {
     async_loop *loop = async__queue_loop(q);
     if (q->count <= q->held_items) return q->closed ? ASYNC_ECLOSED : ASYNC_EAGAIN;
     async__queue_take(q, item);
@@ -3419,8 +3790,8 @@ static inline int async_queue_try_get(async_queue *q, void *item) {
     return ASYNC_OK;
 }
 
-static inline int async__put_start(async_task *t, async_frame *f, async_queue *q,
-                                   const void *item) {
+ASYNC_API int async__put_start(async_task *t, async_frame *f, async_queue *q,
+                               const void *item) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
                       "ASYNC_QUEUE_PUT: the queue was destroyed", t);
@@ -3434,8 +3805,8 @@ static inline int async__put_start(async_task *t, async_frame *f, async_queue *q
     return async__park(t, &q->putters);
 }
 
-static inline int async__put_resume(async_task *t, async_frame *f,
-                                    async_queue *q, const void *item) {
+ASYNC_API int async__put_resume(async_task *t, async_frame *f,
+                                async_queue *q, const void *item) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
         ASYNC_ASSERT_TASK(q->held_slots > 0,
@@ -3456,8 +3827,8 @@ static inline int async__put_resume(async_task *t, async_frame *f,
     return async__park(t, &q->putters);
 }
 
-static inline int async__get_start(async_task *t, async_frame *f, async_queue *q,
-                                   void *item) {
+ASYNC_API int async__get_start(async_task *t, async_frame *f, async_queue *q,
+                               void *item) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
                       "ASYNC_QUEUE_GET: the queue was destroyed", t);
@@ -3471,8 +3842,8 @@ static inline int async__get_start(async_task *t, async_frame *f, async_queue *q
     return async__park(t, &q->getters);
 }
 
-static inline int async__get_resume(async_task *t, async_frame *f,
-                                    async_queue *q, void *item) {
+ASYNC_API int async__get_resume(async_task *t, async_frame *f,
+                                async_queue *q, void *item) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
         ASYNC_ASSERT_TASK(q->held_items > 0,
@@ -3498,7 +3869,7 @@ static inline int async__get_resume(async_task *t, async_frame *f,
     return async__park(t, &q->getters);
 }
 
-static inline void async_queue_task_done(async_queue *q) {
+ASYNC_API void async_queue_task_done(async_queue *q) {
     async_loop *loop;
     ASYNC_ASSERT(q->unfinished > 0,
                  "async_queue_task_done: called more times than items were put");
@@ -3507,7 +3878,7 @@ static inline void async_queue_task_done(async_queue *q) {
     if (loop) async__wake_all(loop, &q->joiners, 1);
 }
 
-static inline int async__join_start(async_task *t, async_frame *f, async_queue *q) {
+ASYNC_API int async__join_start(async_task *t, async_frame *f, async_queue *q) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(q->live != ASYNC__OBJ_DEAD(q),
                       "ASYNC_QUEUE_JOIN: the queue was destroyed", t);
@@ -3515,15 +3886,15 @@ static inline int async__join_start(async_task *t, async_frame *f, async_queue *
     return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
 }
 
-static inline int async__join_resume(async_task *t, async_frame *f,
-                                     async_queue *q) {
+ASYNC_API int async__join_resume(async_task *t, async_frame *f,
+                                 async_queue *q) {
     int r = async__intr_status(t, f);
     async__take_grant(t);
     if (r != ASYNC_OK) return r;
     return q->unfinished ? async__park(t, &q->joiners) : ASYNC_OK;
 }
 
-static inline void async_queue_close(async_queue *q) {
+ASYNC_API void async_queue_close(async_queue *q) {
     async_loop *loop = async__queue_loop(q);
     q->closed = 1;
     if (!loop) return;
@@ -3531,28 +3902,50 @@ static inline void async_queue_close(async_queue *q) {
     async__wake_all(loop, &q->putters, 0);
 }
 
+/* A task in a put, get or join: the queue and its counts. */
+static inline void async__describe_queue(async__fmt *o, const async_task *t, int kind) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_queue *q = kind == ASYNC__S_PUT   ? ASYNC__OWNER(owner, async_queue, putters)
+                           : kind == ASYNC__S_GET ? ASYNC__OWNER(owner, async_queue, getters)
+                                                  : ASYNC__OWNER(owner, async_queue, joiners);
+    async__put_s(o, " on queue ");
+    async__put_p(o, q);
+    async__put_of(o, q->count, q->cap, " items, ");
+    async__put_u(o, async__list_len(q->getters));
+    async__put_s(o, " getters, ");
+    async__put_u(o, async__list_len(q->putters));
+    async__put_s(o, " putters");
+    if (kind == ASYNC__S_JOIN) {
+        async__put_s(o, ", ");
+        async__put_u(o, q->unfinished);
+        async__put_s(o, " not done");
+    }
+    if (q->closed) async__put_s(o, ", closed");
+    async__put_c(o, ')');
+}
+
 /* ---- events ---------------------------------------------------------------------- */
 
-static inline void async_event_init(async_event *e) {
+ASYNC_API void async_event_init(async_event *e) {
     e->live = ASYNC__OBJ_LIVE(e);
     e->set = 0;
     e->waiters = NULL;
 }
-static inline void async_event_destroy(async_event *e) {
+ASYNC_API void async_event_destroy(async_event *e) {
     ASYNC__RETIRE(e, waiters,
                   "async_event_destroy: tasks still wait on the event "
                   "(they would never wake)");
 }
-static inline void async_event_set(async_event *e) {
+ASYNC_API void async_event_set(async_event *e) {
     async_loop *loop = async__list_loop(e->waiters);
     e->set = 1;
     if (loop) async__wake_all(loop, &e->waiters, 1);
 }
-static inline void async_event_clear(async_event *e) { e->set = 0; }
-static inline int async_event_is_set(const async_event *e) { return e->set; }
+ASYNC_API void async_event_clear(async_event *e) { e->set = 0; }
+ASYNC_API int async_event_is_set(const async_event *e) { return e->set; }
 
-static inline int async__event_start(async_task *t, async_frame *f,
-                                     async_event *e) {
+ASYNC_API int async__event_start(async_task *t, async_frame *f,
+                                 async_event *e) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(e->live != ASYNC__OBJ_DEAD(e),
                       "ASYNC_EVENT_WAIT: the event was destroyed", t);
@@ -3560,17 +3953,25 @@ static inline int async__event_start(async_task *t, async_frame *f,
     return e->set ? ASYNC_OK : async__park(t, &e->waiters);
 }
 
-static inline int async__event_resume(async_task *t, async_frame *f,
-                                      async_event *e) {
+ASYNC_API int async__event_resume(async_task *t, async_frame *f,
+                                  async_event *e) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t) && r == ASYNC_OK) return ASYNC_OK;
     if (r != ASYNC_OK) return r;
     return e->set ? ASYNC_OK : async__park(t, &e->waiters);
 }
 
+static inline void async__describe_event(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_event *e = ASYNC__OWNER(owner, async_event, waiters);
+    async__put_s(o, " on event ");
+    async__put_p(o, e);
+    async__put_s(o, e->set ? " (set)" : " (not set)");
+}
+
 /* ---- semaphores and locks ------------------------------------------------------ */
 
-static inline int async_semaphore_init(async_semaphore *s, long value) {
+ASYNC_API int async_semaphore_init(async_semaphore *s, long value) {
     if (!s || value < 0) return ASYNC_EINVAL;
     s->live = ASYNC__OBJ_LIVE(s);
     s->value = value;
@@ -3578,7 +3979,7 @@ static inline int async_semaphore_init(async_semaphore *s, long value) {
     s->waiters = NULL;
     return ASYNC_OK;
 }
-static inline void async_semaphore_destroy(async_semaphore *s) {
+ASYNC_API void async_semaphore_destroy(async_semaphore *s) {
     ASYNC__CHECK_UNUSED(s, s->waiters,
                         "async_semaphore_destroy: tasks still wait on the "
                         "semaphore (or lock) (they would never wake)");
@@ -3589,7 +3990,7 @@ static inline void async_semaphore_destroy(async_semaphore *s) {
     s->waiters = NULL;
 }
 
-static inline int async_semaphore_try_acquire(async_semaphore *s) {
+ASYNC_API int async_semaphore_try_acquire(async_semaphore *s) {
     if (s->value > 0 && !s->waiters) {
         s->value--;
         return ASYNC_OK;
@@ -3598,7 +3999,7 @@ static inline int async_semaphore_try_acquire(async_semaphore *s) {
 }
 
 /* Hand the permit to the longest waiter, or keep it. */
-static inline void async_semaphore_release(async_semaphore *s) {
+ASYNC_API void async_semaphore_release(async_semaphore *s) {
     async_loop *loop = async__list_loop(s->waiters);
     if (loop && async__wake_one(loop, &s->waiters, 1))
         s->held++;
@@ -3606,8 +4007,8 @@ static inline void async_semaphore_release(async_semaphore *s) {
         s->value++;
 }
 
-static inline int async__sem_start(async_task *t, async_frame *f,
-                                   async_semaphore *s) {
+ASYNC_API int async__sem_start(async_task *t, async_frame *f,
+                               async_semaphore *s) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(s->live != ASYNC__OBJ_DEAD(s),
                       "ASYNC_SEM_ACQUIRE: the semaphore was destroyed", t);
@@ -3616,8 +4017,8 @@ static inline int async__sem_start(async_task *t, async_frame *f,
     return async__park(t, &s->waiters);
 }
 
-static inline int async__sem_resume(async_task *t, async_frame *f,
-                                    async_semaphore *s) {
+ASYNC_API int async__sem_resume(async_task *t, async_frame *f,
+                                async_semaphore *s) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
         ASYNC_ASSERT_TASK(s->held > 0,
@@ -3635,24 +4036,36 @@ static inline int async__sem_resume(async_task *t, async_frame *f,
     return async__park(t, &s->waiters);
 }
 
-static inline void async_lock_init(async_lock *l) {
+ASYNC_API void async_lock_init(async_lock *l) {
     async_semaphore_init(&l->sem, 1);
     l->owner = NULL;
 }
-static inline int async_lock_locked(const async_lock *l) { return l->sem.value == 0; }
-static inline void async_lock_destroy(async_lock *l) { async_semaphore_destroy(&l->sem); }
+ASYNC_API int async_lock_locked(const async_lock *l) { return l->sem.value == 0; }
+ASYNC_API void async_lock_destroy(async_lock *l) { async_semaphore_destroy(&l->sem); }
 
-static inline void async__lock_release(async_task *t, async_lock *l) {
+ASYNC_API void async__lock_release(async_task *t, async_lock *l) {
     ASYNC_ASSERT_TASK(l->owner == t,
                       "ASYNC_LOCK_RELEASE: the lock is not held by this task", t);
     l->owner = NULL;
     async_semaphore_release(&l->sem); /* straight to the next waiter */
 }
 
+static inline void async__describe_sem(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_semaphore *s = ASYNC__OWNER(owner, async_semaphore, waiters);
+    async__put_s(o, " on semaphore ");
+    async__put_p(o, s);
+    async__put_s(o, " (value ");
+    async__put_u(o, (uint64_t)s->value);
+    async__put_s(o, ", ");
+    async__put_u(o, async__list_len(s->waiters));
+    async__put_s(o, " waiting)");
+}
+
 /* ---- task groups ------------------------------------------------------------- */
 
-static inline int async_group_init(async_group *g, async_waiter *waiters,
-                                   size_t capacity) {
+ASYNC_API int async_group_init(async_group *g, async_waiter *waiters,
+                               size_t capacity) {
     if (!g || (!waiters && capacity)) return ASYNC_EINVAL;
     g->w = waiters;
     g->cap = capacity;
@@ -3684,8 +4097,8 @@ static inline void async__group_notify(async_waiter *w, async_loop *loop) {
     if (!g->pending) async__wake_all(loop, &g->waiter, 1);
 }
 
-static inline int async_group_spawn(async_group *g, async_loop *loop,
-                                    async_task *task, async_fn fn, void *state) {
+ASYNC_API int async_group_spawn(async_group *g, async_loop *loop,
+                                async_task *task, async_fn fn, void *state) {
     async_waiter *w;
     int rc;
     if (!g) return ASYNC_EINVAL;
@@ -3710,7 +4123,7 @@ static inline int async__group_start(async_task *t, async_frame *f,
     return g->pending ? async__park(t, &g->waiter) : ASYNC_OK;
 }
 
-static inline int async_group_wait_fn(async_task *task, void *state) {
+ASYNC_API int async_group_wait_fn(async_task *task, void *state) {
     async_group *g = (async_group *)state;
     ASYNC_BEGIN(task, g);
     ASYNC__WAIT(ASYNC__ID, ASYNC__S_GROUP, "ASYNC_GROUP_WAIT",
@@ -3729,9 +4142,17 @@ static inline int async_group_wait_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
+static inline void async__describe_group(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_group *g = ASYNC__OWNER(owner, async_group, waiter);
+    async__put_s(o, " on task group ");
+    async__put_p(o, g);
+    async__put_of(o, g->pending, g->n, " running)");
+}
+
 /* ---- unbounded queues ------------------------------------------------------------ */
 
-static inline int async_lqueue_init(async_lqueue *q) {
+ASYNC_API int async_lqueue_init(async_lqueue *q) {
     if (!q) return ASYNC_EINVAL;
     q->head = q->tail = NULL;
     q->count = q->held = 0;
@@ -3741,7 +4162,7 @@ static inline int async_lqueue_init(async_lqueue *q) {
     return ASYNC_OK;
 }
 
-static inline void async_lqueue_destroy(async_lqueue *q) {
+ASYNC_API void async_lqueue_destroy(async_lqueue *q) {
     ASYNC__CHECK_NOT_HELD(q, q->held,
                           "async_lqueue_destroy: a woken task has not yet taken "
                           "the item handed to it");
@@ -3750,7 +4171,7 @@ static inline void async_lqueue_destroy(async_lqueue *q) {
                   "(they would never wake)");
 }
 
-static inline size_t async_lqueue_size(const async_lqueue *q) { return q->count; }
+ASYNC_API size_t async_lqueue_size(const async_lqueue *q) { return q->count; }
 
 static inline async_qlink *async__lq_take(async_lqueue *q) {
     async_qlink *l = q->head;
@@ -3769,7 +4190,7 @@ static inline void async__lq_hand(async_lqueue *q) {
     }
 }
 
-static inline int async_lqueue_put(async_lqueue *q, async_qlink *item) {
+ASYNC_API int async_lqueue_put(async_lqueue *q, async_qlink *item) {
     ASYNC_ASSERT(q->live == ASYNC__OBJ_LIVE(q),
                  "async_lqueue_put: the queue was never initialised or was destroyed");
     if (q->closed) return ASYNC_ECLOSED;
@@ -3784,20 +4205,20 @@ static inline int async_lqueue_put(async_lqueue *q, async_qlink *item) {
     return ASYNC_OK;
 }
 
-static inline int async_lqueue_try_get(async_lqueue *q, async_qlink **item) {
+ASYNC_API int async_lqueue_try_get(async_lqueue *q, async_qlink **item) {
     if (q->count <= q->held) return q->closed ? ASYNC_ECLOSED : ASYNC_EAGAIN;
     *item = async__lq_take(q);
     return ASYNC_OK;
 }
 
-static inline void async_lqueue_close(async_lqueue *q) {
+ASYNC_API void async_lqueue_close(async_lqueue *q) {
     async_loop *loop = async__list_loop(q->getters);
     q->closed = 1;
     if (loop) async__wake_all(loop, &q->getters, 0);
 }
 
-static inline int async__lget_start(async_task *t, async_frame *f, async_lqueue *q,
-                                    async_qlink **item) {
+ASYNC_API int async__lget_start(async_task *t, async_frame *f, async_lqueue *q,
+                                async_qlink **item) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(q->live == ASYNC__OBJ_LIVE(q),
                       "ASYNC_LQUEUE_GET: the queue was never initialised or was destroyed", t);
@@ -3810,8 +4231,8 @@ static inline int async__lget_start(async_task *t, async_frame *f, async_lqueue 
     return async__park(t, &q->getters);
 }
 
-static inline int async__lget_resume(async_task *t, async_frame *f, async_lqueue *q,
-                                     async_qlink **item) {
+ASYNC_API int async__lget_resume(async_task *t, async_frame *f, async_lqueue *q,
+                                 async_qlink **item) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) {
         ASYNC_ASSERT_TASK(q->held > 0,
@@ -3834,13 +4255,23 @@ static inline int async__lget_resume(async_task *t, async_frame *f, async_lqueue
     return async__park(t, &q->getters);
 }
 
+static inline void async__describe_lqueue(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_lqueue *q = ASYNC__OWNER(owner, async_lqueue, getters);
+    async__put_s(o, " on unbounded queue ");
+    async__put_p(o, q);
+    async__put_s(o, " (");
+    async__put_u(o, q->count);
+    async__put_s(o, " items)");
+}
+
 /* ---- loop callbacks ------------------------------------------------------------ */
 
-static inline int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
-                                void (*fn)(async_loop *, void *), void *arg) {
+ASYNC_API int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
+                            void (*fn)(async_loop *, void *), void *arg) {
     if (!loop || !h || !fn) return ASYNC_EINVAL;
     /* h may be fresh storage: not read.  The heap root is checked by address. */
-    ASYNC_ASSERT(loop->heap != &h->node,
+    ASYNC_ASSERT(loop->timers.root != &h->node,
                  "async_call_*: the handle is still scheduled (cancel it first)");
     h->node.magic = ASYNC__K_CALL;
     h->node.deadline = when_ns;
@@ -3848,29 +4279,29 @@ static inline int async_call_at(async_loop *loop, async_handle *h, uint64_t when
     h->arg = arg;
     h->loop = loop;
     loop->nhandles++;
-    async__heap_insert(loop, &h->node);
+    async__timers_insert(&loop->timers, &h->node);
     return ASYNC_OK;
 }
 
-static inline int async_call_soon(async_loop *loop, async_handle *h,
-                                  void (*fn)(async_loop *, void *), void *arg) {
+ASYNC_API int async_call_soon(async_loop *loop, async_handle *h,
+                              void (*fn)(async_loop *, void *), void *arg) {
     return async_call_at(loop, h, loop ? loop->now : 0, fn, arg);
 }
 
-static inline int async_call_later(async_loop *loop, async_handle *h, double seconds,
-                                   void (*fn)(async_loop *, void *), void *arg) {
+ASYNC_API int async_call_later(async_loop *loop, async_handle *h, double seconds,
+                               void (*fn)(async_loop *, void *), void *arg) {
     if (!loop) return ASYNC_EINVAL;
     return async_call_at(loop, h, async__add_ns(async_now(loop), async_seconds_to_ns(seconds)),
                          fn, arg);
 }
 
-static inline int async_handle_pending(const async_handle *h) {
+ASYNC_API int async_handle_pending(const async_handle *h) {
     return h->node.magic == ASYNC__K_CALL && h->node.where == ASYNC__W_SLEEPING;
 }
 
-static inline int async_handle_cancel(async_handle *h) {
+ASYNC_API int async_handle_cancel(async_handle *h) {
     if (!async_handle_pending(h)) return 0;
-    async__heap_remove(h->loop, &h->node);
+    async__timers_remove(&h->loop->timers, &h->node);
     h->loop->nhandles--;
     return 1;
 }
@@ -3906,8 +4337,8 @@ static inline int async__done_cb_add(async_loop *loop, async__node **list, int d
     return ASYNC_OK;
 }
 
-static inline int async_task_add_done_callback(async_task *task, async_done_callback *cb,
-                                               void (*fn)(async_loop *, void *), void *arg) {
+ASYNC_API int async_task_add_done_callback(async_task *task, async_done_callback *cb,
+                                           void (*fn)(async_loop *, void *), void *arg) {
     if (!task) return ASYNC_EINVAL;
     ASYNC_ASSERT(ASYNC__SPAWNED(task),
                  "async_task_add_done_callback: the task was never spawned");
@@ -3915,7 +4346,7 @@ static inline int async_task_add_done_callback(async_task *task, async_done_call
                               task, cb, fn, arg);
 }
 
-static inline int async_done_callback_remove(async_done_callback *cb) {
+ASYNC_API int async_done_callback_remove(async_done_callback *cb) {
     if (cb->w.node.where == ASYNC__W_WAITING) {
         async__list_remove(&cb->w.node);
         return 1;
@@ -3925,7 +4356,7 @@ static inline int async_done_callback_remove(async_done_callback *cb) {
 
 /* ---- futures ----------------------------------------------------------------------- */
 
-static inline int async_future_init(async_future *f, async_loop *loop) {
+ASYNC_API int async_future_init(async_future *f, async_loop *loop) {
     if (!f || !loop) return ASYNC_EINVAL;
     f->loop = loop;
     f->waiters = NULL;
@@ -3936,7 +4367,7 @@ static inline int async_future_init(async_future *f, async_loop *loop) {
     return ASYNC_OK;
 }
 
-static inline void async_future_destroy(async_future *f) {
+ASYNC_API void async_future_destroy(async_future *f) {
     ASYNC__RETIRE(f, waiters,
                   "async_future_destroy: tasks or done callbacks still "
                   "wait on the future (they would never wake)");
@@ -3954,33 +4385,33 @@ static inline int async__future_complete(async_future *f, int state, intptr_t re
     return ASYNC_OK;
 }
 
-static inline int async_future_set_result(async_future *f, intptr_t value) {
+ASYNC_API int async_future_set_result(async_future *f, intptr_t value) {
     return async__future_complete(f, ASYNC_DONE, value, 0);
 }
-static inline int async_future_set_error(async_future *f, int code) {
-    if (code >= 0) return ASYNC_EINVAL;
+ASYNC_API int async_future_set_error(async_future *f, int code) {
+    if (code >= 0 || code < -32767) return ASYNC_EINVAL; /* ASYNC_STATUS() is a short */
     return async__future_complete(f, ASYNC_DONE, 0, code);
 }
-static inline int async_future_cancel(async_future *f) {
+ASYNC_API int async_future_cancel(async_future *f) {
     return async__future_complete(f, ASYNC_CANCELLED, 0, 0) == ASYNC_OK;
 }
-static inline int async_future_done(const async_future *f) { return f->state != ASYNC_PENDING; }
-static inline intptr_t async_future_result(const async_future *f) { return f->result; }
-static inline int async_future_status(const async_future *f) {
+ASYNC_API int async_future_done(const async_future *f) { return f->state != ASYNC_PENDING; }
+ASYNC_API intptr_t async_future_result(const async_future *f) { return f->result; }
+ASYNC_API int async_future_status(const async_future *f) {
     if (f->state == ASYNC_PENDING) return ASYNC_EAGAIN;
     if (f->state == ASYNC_CANCELLED) return ASYNC_ECANCELED;
     return f->error;
 }
 
-static inline int async_future_add_done_callback(async_future *f, async_done_callback *cb,
-                                                 void (*fn)(async_loop *, void *),
-                                                 void *arg) {
+ASYNC_API int async_future_add_done_callback(async_future *f, async_done_callback *cb,
+                                             void (*fn)(async_loop *, void *),
+                                             void *arg) {
     if (!f) return ASYNC_EINVAL;
     return async__done_cb_add(f->loop, &f->waiters, f->state != ASYNC_PENDING, NULL, cb, fn,
                               arg);
 }
 
-static inline int async__future_start(async_task *t, async_frame *f, async_future *fu) {
+ASYNC_API int async__future_start(async_task *t, async_frame *f, async_future *fu) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(fu->live == ASYNC__OBJ_LIVE(fu),
                       "ASYNC_FUTURE_AWAIT: the future was never initialised or was destroyed",
@@ -3989,7 +4420,7 @@ static inline int async__future_start(async_task *t, async_frame *f, async_futur
     return fu->state != ASYNC_PENDING ? async_future_status(fu) : async__park(t, &fu->waiters);
 }
 
-static inline int async__future_resume(async_task *t, async_frame *f, async_future *fu) {
+ASYNC_API int async__future_resume(async_task *t, async_frame *f, async_future *fu) {
     async__take_grant(t);
     return async__future_start(t, f, fu);
 }
@@ -4003,22 +4434,28 @@ static inline void async__future_deliver(async_loop *loop, void *arg) {
     else
         async_future_set_result(f, f->ts_result);
 }
-static inline int async_future_set_result_threadsafe(async_future *f, intptr_t value) {
+ASYNC_API int async_future_set_result_threadsafe(async_future *f, intptr_t value) {
     f->ts_result = value;
     f->ts_error = 0;
     return async_call_soon_threadsafe(f->loop, &f->call, async__future_deliver, f);
 }
-static inline int async_future_set_error_threadsafe(async_future *f, int code) {
-    if (code >= 0) return ASYNC_EINVAL;
+ASYNC_API int async_future_set_error_threadsafe(async_future *f, int code) {
+    if (code >= 0 || code < -32767) return ASYNC_EINVAL;
     f->ts_result = 0;
     f->ts_error = code;
     return async_call_soon_threadsafe(f->loop, &f->call, async__future_deliver, f);
 }
 #endif
 
+static inline void async__describe_future(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    async__put_s(o, " on future ");
+    async__put_p(o, ASYNC__OWNER(owner, async_future, waiters));
+}
+
 /* ---- conditions ------------------------------------------------------------------ */
 
-static inline int async_condition_init(async_condition *c, async_lock *lock) {
+ASYNC_API int async_condition_init(async_condition *c, async_lock *lock) {
     if (!c || !lock) return ASYNC_EINVAL;
     c->lock = lock;
     c->waiters = NULL;
@@ -4026,20 +4463,23 @@ static inline int async_condition_init(async_condition *c, async_lock *lock) {
     return ASYNC_OK;
 }
 
-static inline void async_condition_destroy(async_condition *c) {
+ASYNC_API void async_condition_destroy(async_condition *c) {
     ASYNC__RETIRE(c, waiters,
                   "async_condition_destroy: tasks still wait on the "
                   "condition (they would never wake)");
 }
 
 /* A notified waiter queues for the lock without running: the lock's next
- * release hands it over (or now, if the lock is free). */
-static inline void async_condition_notify(async_condition *c, size_t n) {
+ * release hands it over (or now, if the lock is free).  It is marked
+ * notified: if it is interrupted before its wait returns, the notification
+ * passes on (async__cond_resume). */
+ASYNC_API void async_condition_notify(async_condition *c, size_t n) {
     async_semaphore *s = &c->lock->sem;
     async_loop *loop = async__list_loop(c->waiters);
     while (n-- > 0) {
         async__node *w = async__list_pop(&c->waiters);
         if (!w) break;
+        w->flags |= ASYNC__T_RELEASED;
         if (s->value > 0 && !s->waiters) {
             s->value--;
             s->held++;
@@ -4050,11 +4490,11 @@ static inline void async_condition_notify(async_condition *c, size_t n) {
     }
 }
 
-static inline void async_condition_notify_all(async_condition *c) {
+ASYNC_API void async_condition_notify_all(async_condition *c) {
     async_condition_notify(c, (size_t)-1);
 }
 
-static inline int async__cond_start(async_task *t, async_frame *f, async_condition *c) {
+ASYNC_API int async__cond_start(async_task *t, async_frame *f, async_condition *c) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(c->live == ASYNC__OBJ_LIVE(c),
                       "ASYNC_COND_WAIT: the condition was never initialised or was destroyed",
@@ -4068,24 +4508,39 @@ static inline int async__cond_start(async_task *t, async_frame *f, async_conditi
 
 /* Woken with the lock handed over: done.  Woken otherwise (cancelled, timed
  * out): take the lock back first, waiting for it whatever else happens, so
- * the caller always holds it when the wait returns. */
-static inline int async__cond_resume(async_task *t, async_frame *f, async_condition *c) {
+ * the caller always holds it when the wait returns.  A task notified but
+ * interrupted hands its notification on to the next waiter, so that none is
+ * lost (as asyncio does since Python 3.13). */
+ASYNC_API int async__cond_resume(async_task *t, async_frame *f, async_condition *c) {
     async_semaphore *s = &c->lock->sem;
+    int notified = (t->node.flags & ASYNC__T_RELEASED) != 0, r;
     if (async__take_grant(t)) {
         ASYNC_ASSERT_TASK(s->held > 0,
                           "ASYNC_COND_WAIT: the lock was initialised again while "
                           "handed to this task", t);
         s->held--;
     } else if (async_semaphore_try_acquire(s) != ASYNC_OK) {
-        return async__park(t, &s->waiters);
+        r = async__park(t, &s->waiters);
+        if (notified) t->node.flags |= ASYNC__T_RELEASED; /* (park clears it) */
+        return r;
     }
     c->lock->owner = t;
-    return async__intr_status(t, f);
+    t->node.flags &= (uint8_t)~ASYNC__T_RELEASED;
+    r = async__intr_status(t, f);
+    if (notified && r != ASYNC_OK) async_condition_notify(c, 1);
+    return r;
+}
+
+/* A task in ASYNC_COND_WAIT is on the condition's list, or (notified) on
+ * its lock's. */
+static inline void async__describe_cond(async__fmt *o, const async_task *t) {
+    (void)t;
+    async__put_s(o, " for a notify or for the lock");
 }
 
 /* ---- barriers ------------------------------------------------------------------- */
 
-static inline int async_barrier_init(async_barrier *b, size_t parties) {
+ASYNC_API int async_barrier_init(async_barrier *b, size_t parties) {
     if (!b || parties < 1) return ASYNC_EINVAL;
     b->parties = parties;
     b->count = 0;
@@ -4095,32 +4550,37 @@ static inline int async_barrier_init(async_barrier *b, size_t parties) {
     return ASYNC_OK;
 }
 
-static inline void async_barrier_destroy(async_barrier *b) {
+ASYNC_API void async_barrier_destroy(async_barrier *b) {
     ASYNC__RETIRE(b, waiters,
                   "async_barrier_destroy: tasks still wait at the barrier "
                   "(they would never wake)");
 }
 
-/* Wake every waiter without the grant: they report ASYNC_EBROKEN. */
+/* Wake every waiter without the grant: they report ASYNC_EBROKEN.  They
+ * leave the count now; marked, so that one interrupted before it runs does
+ * not leave it again (it would take a party off the next round). */
 static inline void async__barrier_break(async_barrier *b) {
     async_loop *loop = async__list_loop(b->waiters);
     b->count = 0;
-    if (loop) async__wake_all(loop, &b->waiters, 0);
+    while (loop && b->waiters) {
+        b->waiters->flags |= ASYNC__T_RELEASED;
+        async__wake_one(loop, &b->waiters, 0);
+    }
 }
 
-static inline void async_barrier_abort(async_barrier *b) {
+ASYNC_API void async_barrier_abort(async_barrier *b) {
     b->broken = 1;
     async__barrier_break(b);
 }
-static inline void async_barrier_reset(async_barrier *b) {
+ASYNC_API void async_barrier_reset(async_barrier *b) {
     async__barrier_break(b);
     b->broken = 0;
 }
-static inline size_t async_barrier_waiting(const async_barrier *b) { return b->count; }
-static inline int async_barrier_broken(const async_barrier *b) { return b->broken; }
+ASYNC_API size_t async_barrier_waiting(const async_barrier *b) { return b->count; }
+ASYNC_API int async_barrier_broken(const async_barrier *b) { return b->broken; }
 
-static inline int async__barrier_start(async_task *t, async_frame *f, async_barrier *b,
-                                       size_t *index) {
+ASYNC_API int async__barrier_start(async_task *t, async_frame *f, async_barrier *b,
+                                   size_t *index) {
     int r = async__intr_status(t, f);
     ASYNC_ASSERT_TASK(b->live == ASYNC__OBJ_LIVE(b),
                       "ASYNC_BARRIER_WAIT: the barrier was never initialised or was destroyed",
@@ -4134,15 +4594,24 @@ static inline int async__barrier_start(async_task *t, async_frame *f, async_barr
     return ASYNC_OK;
 }
 
-static inline int async__barrier_resume(async_task *t, async_frame *f, async_barrier *b) {
+ASYNC_API int async__barrier_resume(async_task *t, async_frame *f, async_barrier *b) {
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) /* passed; an interruption shows at the next wait */
         return r == ASYNC__UNWIND ? r : ASYNC_OK;
-    if (r != ASYNC_OK) { /* cancelled or timed out: leave the barrier */
-        if (b->count > 0) b->count--;
-        return r;
+    if (t->node.flags & ASYNC__T_RELEASED) { /* aborted or reset: not counted */
+        t->node.flags &= (uint8_t)~ASYNC__T_RELEASED;
+        return r != ASYNC_OK ? r : ASYNC_EBROKEN;
     }
-    return ASYNC_EBROKEN; /* woken without passing: aborted or reset */
+    if (r != ASYNC_OK && b->count > 0) b->count--; /* cut short: leave the barrier */
+    return r;
+}
+
+static inline void async__describe_barrier(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_barrier *b = ASYNC__OWNER(owner, async_barrier, waiters);
+    async__put_s(o, " at barrier ");
+    async__put_p(o, b);
+    async__put_of(o, b->count, b->parties, " there)");
 }
 
 /* ---- asyncio.wait ------------------------------------------------------------------ */
@@ -4194,9 +4663,9 @@ static inline int async__waitset_park(async_task *t, async_wait *ws) {
     return async__park(t, &ws->waiter);
 }
 
-static inline int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
-                                       async_waiter *waiters, async_task *const *tasks,
-                                       size_t n, int when) {
+ASYNC_API int async__waitset_start(async_task *t, async_frame *f, async_wait *ws,
+                                   async_waiter *waiters, async_task *const *tasks,
+                                   size_t n, int when) {
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     ASYNC_ASSERT_TASK(when >= ASYNC_FIRST_COMPLETED && when <= ASYNC_ALL_COMPLETED,
@@ -4210,7 +4679,7 @@ static inline int async__waitset_start(async_task *t, async_frame *f, async_wait
     return async__waitset_park(t, ws);
 }
 
-static inline int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws) {
+ASYNC_API int async__waitset_resume(async_task *t, async_frame *f, async_wait *ws) {
     size_t i;
     int r;
     async__take_grant(t);
@@ -4221,9 +4690,19 @@ static inline int async__waitset_resume(async_task *t, async_frame *f, async_wai
     return async__waitset_park(t, ws); /* met: OK; else (woken early) wait on */
 }
 
+static inline void async__describe_wait(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    const async_wait *ws = ASYNC__OWNER(owner, async_wait, waiter);
+    async__put_s(o, " on ");
+    async__put_u(o, ws->n);
+    async__put_s(o, " tasks (");
+    async__put_u(o, ws->done);
+    async__put_s(o, " done)");
+}
+
 /* ---- generators without a loop ---------------------------------------------------- */
 
-static inline async_iter *async__iter_start(async_iter *it, async_fn fn, void *gen_state) {
+ASYNC_API async_iter *async__iter_start(async_iter *it, async_fn fn, void *gen_state) {
     async_loop_init(&it->loop, ASYNC_VIRTUAL);
     it->task.node.magic = 0; /* fresh storage */
     async_spawn(&it->loop, &it->task, fn, gen_state);
@@ -4231,7 +4710,7 @@ static inline async_iter *async__iter_start(async_iter *it, async_fn fn, void *g
 }
 
 /* One step of the generator: 1 with a value, 0 when it has ended. */
-static inline int async__iter_next(async_iter *it) {
+ASYNC_API int async__iter_next(async_iter *it) {
     if (it->task.node.magic != ASYNC__LIVE) return 0;
     async__run_ready(&it->loop);
     if (it->task.node.magic != ASYNC__LIVE) return 0;
@@ -4242,7 +4721,7 @@ static inline int async__iter_next(async_iter *it) {
     return 1;
 }
 
-static inline intptr_t async__iter_value(const async_iter *it) {
+ASYNC_API intptr_t async__iter_value(const async_iter *it) {
     return async__frame_of(it->task.state)->result;
 }
 
@@ -4251,30 +4730,59 @@ static inline intptr_t async__iter_value(const async_iter *it) {
  * ========================================================================== */
 #ifdef ASYNC__IO
 
-/* In epoll, the loop's own fds carry the address of their field in the
- * loop; an async_io carries its own address. */
+/* ---- backends ----------------------------------------------------------------
+ * One readiness mechanism per build, each in its own block, behind the same
+ * few functions (the shape of Redis's ae_epoll.c / ae_select.c); the shared
+ * code below them never looks inside:
+ *   async__be_open(loop)     make the OS resources: the wake fd (wakefd for
+ *                            reading, wakefd_w for writing) and the
+ *                            backend's own.  ASYNC_OK, or -errno with
+ *                            nothing left open.
+ *   async__be_close(loop)    free them (the wake fd is already drained).
+ *   async__be_watch(io)      start watching io->fd: -errno, ASYNC_ENOSPC.
+ *   async__be_unwatch(io)    stop.  (No "modify": epoll watches both
+ *                            directions edge-triggered from the start, poll
+ *                            derives interest from the waiting tasks at
+ *                            every wait.)
+ *   async__be_wait(loop, deadline)  wait until a watched fd is ready, the
+ *                            wake fd is written, or loop time `deadline`
+ *                            (0: just look; UINT64_MAX: no limit); report
+ *                            each ready fd with async__io_ready; return 1
+ *                            if the wake fd fired (the caller then runs the
+ *                            inbox, after the walk), else 0.
+ *   async__be_wake(loop)     from any thread: end a wait in progress.
+ *   async__be_fd(loop)       the fd a host's loop polls (async_backend_fd).
+ *   async__be_embed(loop, deadline)  after an async_step: make be_fd turn
+ *                            readable at `deadline` too, if the backend can.
+ */
 
-/* The loop's own pipe (poll backend): non-blocking and close-on-exec. */
-static inline int async__own_fd(int fd) {
-    int fl = ASYNC_SYSCALL(fcntl)(fd, F_GETFL);
-    if (fl < 0 || ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-    ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
-    return ASYNC_OK;
+/* An fd became ready: remember it, wake who waits for it. */
+static inline void async__io_ready(async_io *io, unsigned ready) {
+    io->ready |= ready;
+    if (ready & ASYNC_READ) async__wake_all(io->loop, &io->readers, 1);
+    if (ready & ASYNC_WRITE) async__wake_all(io->loop, &io->writers, 1);
 }
 
-static inline int async_loop_prepare(async_loop *loop) {
 #ifdef ASYNC__EPOLL
+/* ---- backend: epoll (Linux) -----------------------------------------------------
+ * iofd is the epoll set; in it, a timerfd (loop deadlines to the
+ * nanosecond, ASYNC_PRECISE included) and an eventfd (wakefd = wakefd_w)
+ * carry the address of their field in the loop, an async_io its own. */
+
+static inline void async__be_close(async_loop *loop) {
+    if (loop->iofd >= 0) ASYNC_SYSCALL(close)(loop->iofd);
+    if (loop->timerfd >= 0) ASYNC_SYSCALL(close)(loop->timerfd);
+    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
+    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
+    loop->armed = 0;
+}
+
+static inline int async__be_open(async_loop *loop) {
     struct epoll_event ev;
-#else
-    int p[2];
-#endif
-    if (!loop) return ASYNC_EINVAL;
-    if (loop->wakefd >= 0) return ASYNC_OK;
-#ifdef ASYNC__EPOLL
+    int e;
     loop->iofd = ASYNC_SYSCALL(epoll_create1)(EPOLL_CLOEXEC);
     loop->timerfd = ASYNC_SYSCALL(timerfd_create)(ASYNC__MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    loop->wakefd = ASYNC_SYSCALL(eventfd)(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    loop->wakefd_w = loop->wakefd;
+    loop->wakefd = loop->wakefd_w = ASYNC_SYSCALL(eventfd)(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (loop->iofd < 0 || loop->timerfd < 0 || loop->wakefd < 0) goto fail;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
@@ -4282,55 +4790,212 @@ static inline int async_loop_prepare(async_loop *loop) {
     if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, loop->timerfd, &ev) < 0) goto fail;
     ev.data.ptr = &loop->wakefd;
     if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, loop->wakefd, &ev) < 0) goto fail;
-#else
-    if (ASYNC_SYSCALL(pipe)(p) < 0) goto fail;
-    loop->wakefd = p[0];
-    loop->wakefd_w = p[1];
-    if (async__own_fd(p[0]) || async__own_fd(p[1])) goto fail;
-#endif
     return ASYNC_OK;
-fail : {
-    /* Nothing can have used the fds yet (other threads wait for prepare to
-     * succeed): close them as they are.  async_loop_close would drain the
-     * wake fd, which may still be blocking here. */
-    int e = errno ? -errno : ASYNC_EINVAL;
-    if (loop->iofd >= 0) ASYNC_SYSCALL(close)(loop->iofd);
-    if (loop->timerfd >= 0) ASYNC_SYSCALL(close)(loop->timerfd);
-    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) ASYNC_SYSCALL(close)(loop->wakefd_w);
-    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
-    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
+fail:
+    e = errno ? -errno : ASYNC_EINVAL;
+    async__be_close(loop);
     return e;
 }
+
+static inline int async__be_watch(async_io *io) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = io;
+    return ASYNC_SYSCALL(epoll_ctl)(io->loop->iofd, EPOLL_CTL_ADD, io->fd, &ev) < 0 ? -errno
+                                                                                   : ASYNC_OK;
 }
 
-static inline void async_loop_close(async_loop *loop) {
+static inline void async__be_unwatch(async_io *io) {
+    ASYNC_SYSCALL(epoll_ctl)(io->loop->iofd, EPOLL_CTL_DEL, io->fd, NULL);
+}
+
+/* Set the timerfd to fire at loop time `deadline`, `early` ns before it
+ * (on the OS clock: loop time plus the epoch).  0, or -1 if it failed. */
+static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64_t early) {
+    struct itimerspec its;
+    uint64_t d = async__add_ns(deadline, (int64_t)loop->epoch);
+    if (d > early) d -= early;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(d / 1000000000u);
+    its.it_value.tv_nsec = (long)(d % 1000000000u);
+    if (ASYNC_SYSCALL(timerfd_settime)(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return -1;
+    loop->armed = deadline;
+    return 0;
+}
+
+static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
+    struct epoll_event ev[ASYNC_EPOLL_EVENTS];
+    int n, i, calls = 0, timeout = deadline ? -1 : 0;
+    if (deadline && deadline != UINT64_MAX && deadline != loop->armed &&
+        async__timerfd_arm(loop, deadline, (loop->flags & ASYNC_PRECISE) ? ASYNC_SPIN_NS : 0) < 0)
+        timeout = 1; /* could not arm: wake soon and look again */
+    n = ASYNC_SYSCALL(epoll_wait)(loop->iofd, ev, ASYNC_EPOLL_EVENTS, timeout);
+    for (i = 0; i < n; i++) {
+        void *tag = ev[i].data.ptr;
+        if (tag == &loop->timerfd) {
+            uint64_t expirations;
+            if (ASYNC_SYSCALL(read)(loop->timerfd, &expirations, sizeof expirations) < 0) {
+            }
+            loop->armed = 0;
+        } else if (tag == &loop->wakefd) {
+            calls = 1;
+        } else {
+            unsigned e = ev[i].events, r = 0;
+            if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ASYNC_READ;
+            if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ASYNC_WRITE;
+            async__io_ready((async_io *)tag, r);
+        }
+    }
+    return calls;
+}
+
+static inline void async__be_wake(async_loop *loop) {
+    uint64_t one = 1;
+    ssize_t r;
+    do
+        r = ASYNC_SYSCALL(write)(loop->wakefd_w, &one, sizeof one);
+    while (r < 0 && errno == EINTR);
+}
+
+static inline int async__be_fd(async_loop *loop) { return loop->iofd; }
+
+static inline void async__be_embed(async_loop *loop, uint64_t deadline) {
+    if (deadline != loop->armed) async__timerfd_arm(loop, deadline, 0);
+}
+
+#else
+/* ---- backend: poll (POSIX) ------------------------------------------------------
+ * The open handles are a list in the loop (ios, nios: at most
+ * ASYNC_POLL_MAX); each wait polls those with waiting tasks, and a pipe
+ * (wakefd, wakefd_w) for wake-ups.  Deadlines to the millisecond, rounded
+ * up (ASYNC_PRECISE spins the rest). */
+
+static inline void async__be_close(async_loop *loop) {
+    if (loop->wakefd_w >= 0) ASYNC_SYSCALL(close)(loop->wakefd_w);
+    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
+    loop->wakefd = loop->wakefd_w = -1;
+}
+
+/* The loop's own pipe: non-blocking and close-on-exec. */
+static inline int async__own_fd(int fd) {
+    int fl = ASYNC_SYSCALL(fcntl)(fd, F_GETFL);
+    if (fl < 0 || ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+    return ASYNC_OK;
+}
+
+static inline int async__be_open(async_loop *loop) {
+    int p[2], e;
+    if (ASYNC_SYSCALL(pipe)(p) < 0) return errno ? -errno : ASYNC_EINVAL;
+    loop->wakefd = p[0];
+    loop->wakefd_w = p[1];
+    if (async__own_fd(p[0]) == ASYNC_OK && async__own_fd(p[1]) == ASYNC_OK) return ASYNC_OK;
+    /* Nothing can have used the pipe yet: close it as it is (a drain
+     * could block, it may not be non-blocking). */
+    e = errno ? -errno : ASYNC_EINVAL;
+    async__be_close(loop);
+    return e;
+}
+
+static inline int async__be_watch(async_io *io) {
+    async_loop *loop = io->loop;
+    if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
+    io->prev = NULL;
+    io->next = loop->ios;
+    if (loop->ios) loop->ios->prev = io;
+    loop->ios = io;
+    loop->nios++;
+    return ASYNC_OK;
+}
+
+static inline void async__be_unwatch(async_io *io) {
+    async_loop *loop = io->loop;
+    if (io->prev) io->prev->next = io->next; else loop->ios = io->next;
+    if (io->next) io->next->prev = io->prev;
+    loop->nios--;
+}
+
+static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
+    struct pollfd pfd[ASYNC_POLL_MAX + 1];
+    async_io *io, *seen[ASYNC_POLL_MAX];
+    int n = 0, i, timeout = -1;
+    pfd[n].fd = loop->wakefd;
+    pfd[n++].events = POLLIN;
+    for (io = loop->ios; io && n <= ASYNC_POLL_MAX; io = io->next) {
+        short want = (short)((io->readers ? POLLIN : 0) | (io->writers ? POLLOUT : 0));
+        if (!want) continue;
+        seen[n - 1] = io;
+        pfd[n].fd = io->fd;
+        pfd[n++].events = want;
+    }
+    if (!deadline) {
+        timeout = 0;
+    } else if (deadline != UINT64_MAX) {
+        uint64_t now = async_now(loop);
+        uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
+        timeout = ms > 86400000u ? 86400000 : (int)ms;
+    }
+    if (ASYNC_SYSCALL(poll)(pfd, (nfds_t)n, timeout) <= 0) return 0;
+    for (i = 1; i < n; i++) {
+        short e = pfd[i].revents;
+        unsigned r = 0;
+        if (!e) continue;
+        if (e & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_READ;
+        if (e & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_WRITE;
+        async__io_ready(seen[i - 1], r);
+    }
+    return pfd[0].revents != 0;
+}
+
+static inline void async__be_wake(async_loop *loop) {
+    char one = 1;
+    ssize_t r;
+    do
+        r = ASYNC_SYSCALL(write)(loop->wakefd_w, &one, 1);
+    while (r < 0 && errno == EINTR);
+}
+
+/* Only calls from other threads make it readable: the host also polls the
+ * loop's fds, or steps every few milliseconds (see async_backend_fd). */
+static inline int async__be_fd(async_loop *loop) { return loop->wakefd; }
+
+static inline void async__be_embed(async_loop *loop, uint64_t deadline) {
+    (void)loop;
+    (void)deadline;
+}
+#endif
+
+/* ---- the loop's side of I/O (every backend) ------------------------------------ */
+
+ASYNC_API int async_loop_prepare(async_loop *loop) {
+    if (!loop) return ASYNC_EINVAL;
+    if (loop->wakefd >= 0) return ASYNC_OK;
+    return async__be_open(loop);
+}
+
+ASYNC_API void async_loop_close(async_loop *loop) {
     if (!loop) return;
 #ifdef ASYNC_TRACE
     async_trace_stop(loop);
 #endif
-    if (loop->wakefd >= 0) {
-        /* Jobs still on workers will write to the wake fd: wait for them,
-         * then for any thread still inside call_soon_threadsafe, and run
-         * what they sent, so that nothing is dropped and no thread writes
-         * to a closed (or reused) fd. */
-        while (loop->jobs) {
-            struct pollfd p;
-            p.fd = loop->wakefd;
-            p.events = POLLIN;
-            p.revents = 0;
-            if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) ASYNC_SYSCALL(poll)(&p, 1, -1);
-            async__drain_inbox(loop);
-        }
-        while (__atomic_load_n(&loop->calling, __ATOMIC_ACQUIRE)) {
-        }
+    if (loop->wakefd < 0) return;
+    /* Jobs still on workers will write to the wake fd: wait for them, then
+     * for any thread still inside call_soon_threadsafe, and run what they
+     * sent, so that nothing is dropped and no thread writes to a closed (or
+     * reused) fd. */
+    while (loop->jobs) {
+        struct pollfd p;
+        p.fd = loop->wakefd;
+        p.events = POLLIN;
+        p.revents = 0;
+        if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) ASYNC_SYSCALL(poll)(&p, 1, -1);
         async__drain_inbox(loop);
     }
-    if (loop->iofd >= 0) ASYNC_SYSCALL(close)(loop->iofd);
-    if (loop->timerfd >= 0) ASYNC_SYSCALL(close)(loop->timerfd);
-    if (loop->wakefd_w >= 0 && loop->wakefd_w != loop->wakefd) ASYNC_SYSCALL(close)(loop->wakefd_w);
-    if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
-    loop->iofd = loop->timerfd = loop->wakefd = loop->wakefd_w = -1;
-    loop->armed = 0;
+    while (__atomic_load_n(&loop->calling, __ATOMIC_ACQUIRE)) {
+    }
+    async__drain_inbox(loop);
+    async__be_close(loop);
 }
 
 static inline void async__io_init(async_loop *loop) {
@@ -4352,17 +5017,9 @@ static inline int async__io_busy(const async_loop *loop) {
            __atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) != NULL;
 }
 
-static inline void async__wake_loop(async_loop *loop) {
-    uint64_t one = 1;
-    ssize_t r;
-    do
-        r = ASYNC_SYSCALL(write)(loop->wakefd_w, &one, loop->wakefd_w == loop->wakefd ? 8 : 1);
-    while (r < 0 && errno == EINTR);
-}
-
-static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
-                                             void (*fn)(async_loop *, void *),
-                                             void *arg) {
+ASYNC_API int async_call_soon_threadsafe(async_loop *loop, async_call *call,
+                                         void (*fn)(async_loop *, void *),
+                                         void *arg) {
     async_call *head;
     if (!loop || !call || !fn || loop->wakefd < 0) return ASYNC_EINVAL;
     call->fn = fn;
@@ -4375,12 +5032,12 @@ static inline int async_call_soon_threadsafe(async_loop *loop, async_call *call,
         call->next = head;
     while (!__atomic_compare_exchange_n(&loop->inbox, &head, call, 1, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
-    async__wake_loop(loop);
+    async__be_wake(loop);
     __atomic_sub_fetch(&loop->calling, 1, __ATOMIC_RELEASE);
     return ASYNC_OK;
 }
 
-static inline void async_loop_keepalive(async_loop *loop, int delta) {
+ASYNC_API void async_loop_keepalive(async_loop *loop, int delta) {
     loop->keepalive += delta;
 }
 
@@ -4409,92 +5066,13 @@ static inline void async__drain_inbox(async_loop *loop) {
     }
 }
 
-/* An fd became ready: remember it, wake who waits for it. */
-static inline void async__io_ready(async_io *io, unsigned ready) {
-    io->ready |= ready;
-    if (ready & ASYNC_READ) async__wake_all(io->loop, &io->readers, 1);
-    if (ready & ASYNC_WRITE) async__wake_all(io->loop, &io->writers, 1);
-}
-
-#ifdef ASYNC__EPOLL
-/* Set the timerfd to fire at loop time `deadline`, `early` ns before it
- * (on the OS clock: loop time plus the epoch).  0, or -1 if it failed. */
-static inline int async__timerfd_arm(async_loop *loop, uint64_t deadline, uint64_t early) {
-    struct itimerspec its;
-    uint64_t d = async__add_ns(deadline, (int64_t)loop->epoch);
-    if (d > early) d -= early;
-    memset(&its, 0, sizeof its);
-    its.it_value.tv_sec = (time_t)(d / 1000000000u);
-    its.it_value.tv_nsec = (long)(d % 1000000000u);
-    if (ASYNC_SYSCALL(timerfd_settime)(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0) return -1;
-    loop->armed = deadline;
-    return 0;
-}
-#endif
-
 /* Wait for I/O until `deadline` (0: just look; UINT64_MAX: no timer).
  * Returns -1 if the loop has no I/O resources (then the caller idles). */
 static inline int async__io_poll(async_loop *loop, uint64_t deadline) {
-#ifdef ASYNC__EPOLL
-    struct epoll_event ev[64];
-    int n, i, calls = 0, timeout = deadline ? -1 : 0;
     if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
-    if (deadline && deadline != UINT64_MAX && deadline != loop->armed &&
-        async__timerfd_arm(loop, deadline, (loop->flags & ASYNC_PRECISE) ? ASYNC_SPIN_NS : 0) < 0)
-        timeout = 1; /* could not arm: wake soon and look again */
-    n = ASYNC_SYSCALL(epoll_wait)(loop->iofd, ev, 64, timeout);
-    for (i = 0; i < n; i++) {
-        void *tag = ev[i].data.ptr;
-        if (tag == &loop->timerfd) {
-            uint64_t expirations;
-            if (ASYNC_SYSCALL(read)(loop->timerfd, &expirations, sizeof expirations) < 0) {
-            }
-            loop->armed = 0;
-        } else if (tag == &loop->wakefd) {
-            calls = 1; /* after the walk: a call may close a handle below */
-        } else {
-            unsigned e = ev[i].events, r = 0;
-            if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) r |= ASYNC_READ;
-            if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) r |= ASYNC_WRITE;
-            async__io_ready((async_io *)tag, r);
-        }
-    }
-    if (calls) async__drain_inbox(loop);
+    /* the inbox after the walk: a call may close a handle it reported */
+    if (async__be_wait(loop, deadline)) async__drain_inbox(loop);
     return 0;
-#else
-    struct pollfd pfd[ASYNC_POLL_MAX + 1];
-    async_io *io, *seen[ASYNC_POLL_MAX];
-    int n = 0, i, timeout = -1;
-    if (loop->wakefd < 0 && async_loop_prepare(loop) != ASYNC_OK) return -1;
-    pfd[n].fd = loop->wakefd;
-    pfd[n++].events = POLLIN;
-    for (io = loop->ios; io && n <= ASYNC_POLL_MAX; io = io->next) {
-        short want = (short)((io->readers ? POLLIN : 0) | (io->writers ? POLLOUT : 0));
-        if (!want) continue;
-        seen[n - 1] = io;
-        pfd[n].fd = io->fd;
-        pfd[n++].events = want;
-    }
-    if (!deadline) {
-        timeout = 0;
-    } else if (deadline != UINT64_MAX) {
-        uint64_t now = async_now(loop);
-        uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
-        timeout = ms > 86400000u ? 86400000 : (int)ms;
-    }
-    if (ASYNC_SYSCALL(poll)(pfd, (nfds_t)n, timeout) <= 0) return 0;
-    for (i = 1; i < n; i++) {
-        short e = pfd[i].revents;
-        unsigned r = 0;
-        if (!e) continue;
-        if (e & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_READ;
-        if (e & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) r |= ASYNC_WRITE;
-        async__io_ready(seen[i - 1], r);
-    }
-    /* after the walk: a call may close a handle in seen[] */
-    if (pfd[0].revents) async__drain_inbox(loop);
-    return 0;
-#endif
 }
 
 /* Idle until `deadline` with I/O; in precise mode, spin the last stretch. */
@@ -4508,7 +5086,7 @@ static inline int async__io_idle(async_loop *loop, uint64_t deadline) {
 
 /* ---- handles -------------------------------------------------------------------- */
 
-static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
+ASYNC_API int async_io_open(async_loop *loop, async_io *io, int fd) {
     struct stat st;
     int rc, fl, type = 0;
     socklen_t len = sizeof type;
@@ -4518,9 +5096,6 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
     if (ASYNC_SYSCALL(fstat)(fd, &st) < 0) return -errno;
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) return -EPERM;
     if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
-#ifndef ASYNC__EPOLL
-    if (loop->nios >= ASYNC_POLL_MAX) return ASYNC_ENOSPC;
-#endif
     if ((fl = ASYNC_SYSCALL(fcntl)(fd, F_GETFL)) < 0) return -errno;
     if (!(fl & O_NONBLOCK) && ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
     io->loop = loop;
@@ -4529,25 +5104,10 @@ static inline int async_io_open(async_loop *loop, async_io *io, int fd) {
     io->blocking = !(fl & O_NONBLOCK);
     io->socket = ASYNC_SYSCALL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     io->readers = io->writers = NULL;
-#ifdef ASYNC__EPOLL
-    {
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = io;
-        if (ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            rc = -errno;
-            if (io->blocking) ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl);
-            return rc;
-        }
+    if ((rc = async__be_watch(io)) != ASYNC_OK) {
+        if (io->blocking) ASYNC_SYSCALL(fcntl)(fd, F_SETFL, fl);
+        return rc;
     }
-#else
-    io->prev = NULL;
-    io->next = loop->ios;
-    if (loop->ios) loop->ios->prev = io;
-    loop->ios = io;
-    loop->nios++;
-#endif
     io->open = 1;
     return ASYNC_OK;
 }
@@ -4557,26 +5117,20 @@ static inline int async__io_unwatch(async_io *io) {
     if (!io || !io->open) return -EBADF;
     loop = io->loop;
     io->open = 0;
-#ifdef ASYNC__EPOLL
-    ASYNC_SYSCALL(epoll_ctl)(loop->iofd, EPOLL_CTL_DEL, io->fd, NULL);
-#else
-    if (io->prev) io->prev->next = io->next; else loop->ios = io->next;
-    if (io->next) io->next->prev = io->prev;
-    loop->nios--;
-#endif
+    async__be_unwatch(io);
     async__wake_all(loop, &io->readers, 0);
     async__wake_all(loop, &io->writers, 0);
     return ASYNC_OK;
 }
 
-static inline int async_io_detach(async_io *io) {
+ASYNC_API int async_io_detach(async_io *io) {
     int rc = async__io_unwatch(io), fl;
     if (rc == ASYNC_OK && io->blocking && (fl = ASYNC_SYSCALL(fcntl)(io->fd, F_GETFL)) >= 0)
         ASYNC_SYSCALL(fcntl)(io->fd, F_SETFL, fl & ~O_NONBLOCK);
     return rc;
 }
 
-static inline int async_io_close(async_io *io) {
+ASYNC_API int async_io_close(async_io *io) {
     int rc = async__io_unwatch(io);
     /* EINTR: the fd is gone all the same (Linux, and what POSIX 2024
      * requires): closing again could close someone else's new fd. */
@@ -4585,7 +5139,7 @@ static inline int async_io_close(async_io *io) {
     return rc;
 }
 
-static inline intptr_t async_io_read(async_io *io, void *buf, size_t n) {
+ASYNC_API intptr_t async_io_read(async_io *io, void *buf, size_t n) {
     ssize_t r;
     if (!io->open) return -EBADF;
     do
@@ -4642,7 +5196,7 @@ static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) 
     return r;
 }
 
-static inline intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
+ASYNC_API intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
     ssize_t r;
     if (!io->open) return -EBADF;
     if (io->socket) {
@@ -4690,8 +5244,8 @@ static int async__io_park(async_task *t, async_io *io, unsigned events) {
     return async__park(t, (events & ASYNC_READ) ? &io->readers : &io->writers);
 }
 
-static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
-                                       unsigned events) {
+ASYNC_API int async__io_wait_start(async_task *t, async_frame *f, async_io *io,
+                                   unsigned events) {
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     if (!io->open) return -EBADF;
@@ -4699,10 +5253,21 @@ static inline int async__io_wait_start(async_task *t, async_frame *f, async_io *
     return async__io_park(t, io, events);
 }
 
-static inline int async__io_wait_resume(async_task *t, async_frame *f, async_io *io,
-                                        unsigned events) {
+ASYNC_API int async__io_wait_resume(async_task *t, async_frame *f, async_io *io,
+                                    unsigned events) {
     t->loop->nio--;
     return async__io_wait_start(t, f, io, events);
+}
+
+/* The wait noted its direction: the list is the fd's readers or writers. */
+static inline void async__describe_io(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    int w = (t->node.flags & ASYNC__T_IO_WRITE) != 0;
+    const async_io *io = w ? ASYNC__OWNER(owner, async_io, writers)
+                           : ASYNC__OWNER(owner, async_io, readers);
+    async__put_s(o, " on fd ");
+    async__put_u(o, (uint64_t)(unsigned)io->fd);
+    async__put_s(o, w ? " writable" : " readable");
 }
 
 /* ---- waiting on many fds ----------------------------------------------------------- */
@@ -4738,9 +5303,9 @@ static inline int async__sel_park(async_task *t, async_io_select *sel) {
     return async__park(t, &sel->waiter);
 }
 
-static inline int async__sel_start(async_task *t, async_frame *f, async_io_select *sel,
-                                   async_waiter *waiters, async_io *const *ios, size_t n,
-                                   unsigned events) {
+ASYNC_API int async__sel_start(async_task *t, async_frame *f, async_io_select *sel,
+                               async_waiter *waiters, async_io *const *ios, size_t n,
+                               unsigned events) {
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     sel->ios = ios;
@@ -4752,7 +5317,7 @@ static inline int async__sel_start(async_task *t, async_frame *f, async_io_selec
     return async__sel_park(t, sel);
 }
 
-static inline int async__sel_resume(async_task *t, async_frame *f, async_io_select *sel) {
+ASYNC_API int async__sel_resume(async_task *t, async_frame *f, async_io_select *sel) {
     size_t i;
     int r;
     t->loop->nio--;
@@ -4764,11 +5329,18 @@ static inline int async__sel_resume(async_task *t, async_frame *f, async_io_sele
     return async__sel_park(t, sel); /* woken early while shielded: wait on */
 }
 
+static inline void async__describe_select(async__fmt *o, const async_task *t) {
+    async__node *const *owner = t->node.link.l.owner;
+    async__put_s(o, " on ");
+    async__put_u(o, ASYNC__OWNER(owner, async_io_select, waiter)->n);
+    async__put_s(o, " fds");
+}
+
 /* ---- sockets ------------------------------------------------------------------------ */
 
-static inline void async__sock_setup(async_sock_op *op, async_io *io, void *buf, size_t len,
-                                     const struct sockaddr *addr, unsigned addrlen,
-                                     int64_t timeout_ns, async_io *out) {
+ASYNC_API void async__sock_setup(async_sock_op *op, async_io *io, void *buf, size_t len,
+                                 const struct sockaddr *addr, unsigned addrlen,
+                                 int64_t timeout_ns, async_io *out) {
     op->io = io;
     op->buf = (unsigned char *)buf;
     op->len = len;
@@ -4786,7 +5358,7 @@ static inline int async__socket(int family) {
     return fd;
 }
 
-static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
+ASYNC_API int async_tcp_socket(async_loop *loop, async_io *io, int family) {
     int fd = async__socket(family), rc;
     if (fd < 0) return -errno;
     rc = async_io_open(loop, io, fd);
@@ -4794,9 +5366,9 @@ static inline int async_tcp_socket(async_loop *loop, async_io *io, int family) {
     return rc;
 }
 
-static inline int async_tcp_listen(async_loop *loop, async_io *io,
-                                   const struct sockaddr *addr, unsigned addrlen,
-                                   int backlog) {
+ASYNC_API int async_tcp_listen(async_loop *loop, async_io *io,
+                               const struct sockaddr *addr, unsigned addrlen,
+                               int backlog) {
     int fd = async__socket(addr->sa_family), one = 1, rc;
     if (fd < 0) return -errno;
     ASYNC_SYSCALL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -4818,7 +5390,7 @@ static inline int async_tcp_listen(async_loop *loop, async_io *io,
         if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());         \
     } while (0)
 
-static inline int async_sock_connect_fn(async_task *task, void *state) {
+ASYNC_API int async_sock_connect_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     int err = 0;
     socklen_t len = sizeof err;
@@ -4862,7 +5434,7 @@ static inline int async__accept_skip(int err) {
     }
 }
 
-static inline int async_sock_accept_fn(async_task *task, void *state) {
+ASYNC_API int async_sock_accept_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     int fd, rc = ASYNC_OK;
     ASYNC_BEGIN(task, op);
@@ -4900,7 +5472,7 @@ static inline int async_sock_accept_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
-static inline int async_sock_recv_fn(async_task *task, void *state) {
+ASYNC_API int async_sock_recv_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
@@ -4914,7 +5486,7 @@ static inline int async_sock_recv_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
-static inline int async_sock_recv_exactly_fn(async_task *task, void *state) {
+ASYNC_API int async_sock_recv_exactly_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
@@ -4934,7 +5506,7 @@ static inline int async_sock_recv_exactly_fn(async_task *task, void *state) {
     ASYNC_END;
 }
 
-static inline int async_sock_sendall_fn(async_task *task, void *state) {
+ASYNC_API int async_sock_sendall_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
     intptr_t n;
     ASYNC_BEGIN(task, op);
@@ -4983,7 +5555,7 @@ static inline void *async__worker(void *arg) {
     }
 }
 
-static inline int async_pool_start(async_pool *pool, int nthreads) {
+ASYNC_API int async_pool_start(async_pool *pool, int nthreads) {
     int i;
     if (!pool || nthreads < 1 || nthreads > ASYNC_POOL_MAX) return ASYNC_EINVAL;
     pool->head = pool->tail = NULL;
@@ -5002,7 +5574,7 @@ static inline int async_pool_start(async_pool *pool, int nthreads) {
     return ASYNC_OK;
 }
 
-static inline void async_pool_stop(async_pool *pool) {
+ASYNC_API void async_pool_stop(async_pool *pool) {
     int i;
     pthread_mutex_lock(&pool->mu);
     pool->stop = 1;
@@ -5014,8 +5586,8 @@ static inline void async_pool_stop(async_pool *pool) {
     pthread_mutex_destroy(&pool->mu);
 }
 
-static inline int async__job_start(async_task *t, async_frame *f, async_pool *pool,
-                                   async_job *job, intptr_t (*fn)(void *), void *arg) {
+ASYNC_API int async__job_start(async_task *t, async_frame *f, async_pool *pool,
+                               async_job *job, intptr_t (*fn)(void *), void *arg) {
     int r = async__intr_status(t, f);
     if (r != ASYNC_OK) return r;
     r = async_loop_prepare(t->loop);
@@ -5040,25 +5612,26 @@ static inline int async__job_start(async_task *t, async_frame *f, async_pool *po
     return async__park(t, &job->waiter);
 }
 
-static inline int async__job_resume(async_task *t, async_frame *f, async_job *job) {
+ASYNC_API int async__job_resume(async_task *t, async_frame *f, async_job *job) {
     if (!job->done) return async__park(t, &job->waiter); /* not interruptible */
     return async__intr_status(t, f);
 }
 
+static inline void async__describe_thread(async__fmt *o, const async_task *t) {
+    (void)t;
+    async__put_s(o, " on a worker thread");
+}
+
 /* ---- embedding ------------------------------------------------------------------ */
 
-static inline int async_backend_fd(async_loop *loop) {
+ASYNC_API int async_backend_fd(async_loop *loop) {
     if (async_loop_prepare(loop) != ASYNC_OK) return -1;
-#ifdef ASYNC__EPOLL
-    return loop->iofd;
-#else
-    return loop->wakefd;
-#endif
+    return async__be_fd(loop);
 }
 
 #else /* no I/O */
-static inline int async_loop_prepare(async_loop *loop) { return loop ? ASYNC_OK : ASYNC_EINVAL; }
-static inline void async_loop_close(async_loop *loop) {
+ASYNC_API int async_loop_prepare(async_loop *loop) { return loop ? ASYNC_OK : ASYNC_EINVAL; }
+ASYNC_API void async_loop_close(async_loop *loop) {
 #ifdef ASYNC_TRACE
     async_trace_stop(loop);
 #else
@@ -5071,189 +5644,33 @@ static inline void async_loop_close(async_loop *loop) {
  * Introspection and tracing
  * ========================================================================== */
 
-/* A bounded string builder that needs no stdio (freestanding builds too). */
-typedef struct {
-    char *buf;
-    size_t size, len;
-} async__fmt;
 
-static inline void async__fmt_init(async__fmt *o, char *buf, size_t size) {
-    o->buf = buf;
-    o->size = buf ? size : 0;
-    o->len = 0;
-}
-/* NUL-terminates what fitted; returns the length the whole text wanted. */
-static inline size_t async__fmt_end(async__fmt *o) {
-    if (o->size) o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
-    return o->len;
-}
-static inline void async__put_c(async__fmt *o, char c) {
-    if (o->len + 1 < o->size) o->buf[o->len] = c;
-    o->len++;
-}
-static inline void async__put_s(async__fmt *o, const char *s) {
-    while (*s) async__put_c(o, *s++);
-}
-static inline void async__put_u(async__fmt *o, uint64_t v) {
-    char d[20];
-    int n = 0;
-    do {
-        d[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v);
-    while (n) async__put_c(o, d[--n]);
-}
-static inline void async__put_p(async__fmt *o, const void *p) {
-    uintptr_t v = (uintptr_t)p;
-    char d[2 * sizeof v];
-    int n = 0;
-    async__put_s(o, "0x");
-    do {
-        d[n++] = "0123456789abcdef"[v & 15u];
-        v >>= 4;
-    } while (v);
-    while (n) async__put_c(o, d[--n]);
-}
-/* ns as seconds with microseconds: "1.500000 s". */
-static inline void async__put_ns(async__fmt *o, uint64_t ns) {
-    uint64_t us = (ns % 1000000000u) / 1000u;
-    int i;
-    async__put_u(o, ns / 1000000000u);
-    async__put_c(o, '.');
-    for (i = 100000; i > 0; i /= 10) async__put_c(o, (char)('0' + (int)(us / (uint64_t)i % 10)));
-    async__put_s(o, " s");
-}
-static inline void async__put_task_name(async__fmt *o, const async_task *t) {
-    const char *name = async_task_name(t);
-    if (name) {
-        async__put_c(o, '"');
-        async__put_s(o, name);
-        async__put_c(o, '"');
-    } else {
-        async__put_s(o, "task ");
-        async__put_p(o, t);
-    }
-}
-static inline size_t async__list_len(const async__node *head) {
-    const async__node *n = head;
-    size_t k = 0;
-    if (n) do {
-            k++;
-            n = n->link.l.next;
-        } while (n != head);
-    return k;
-}
-#define ASYNC__OWNER(owner, type, member)                                     \
-    ((const type *)(const void *)((const char *)(owner) - offsetof(type, member)))
-
-/* What a waiting task waits on, found from the wait list it is in. */
-/* " (a of b" then tail, e.g. " (2 of 3 running)". */
-static inline void async__put_of(async__fmt *o, uint64_t a, uint64_t b, const char *tail) {
-    async__put_s(o, " (");
-    async__put_u(o, a);
-    async__put_s(o, " of ");
-    async__put_u(o, b);
-    async__put_s(o, tail);
-}
-
+/* What a waiting task waits on: each primitive describes its own waits
+ * (async__describe_*, next to its code), told apart by the kind of wait
+ * the task's suspension site recorded. */
 static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
 #ifndef ASYNC_NO_INTROSPECTION
-    async__node *const *owner = t->node.link.l.owner;
     int kind = t->site ? t->site->kind : 0;
-    if (kind == ASYNC__S_TASK) {
-        const async_task *other = ASYNC__OWNER(owner, async_task, waiters);
-        async__put_s(o, " on ");
-        async__put_task_name(o, other);
-    } else if (kind == ASYNC__S_PUT || kind == ASYNC__S_GET || kind == ASYNC__S_JOIN) {
-        const async_queue *q = kind == ASYNC__S_PUT   ? ASYNC__OWNER(owner, async_queue, putters)
-                               : kind == ASYNC__S_GET ? ASYNC__OWNER(owner, async_queue, getters)
-                                                      : ASYNC__OWNER(owner, async_queue, joiners);
-        async__put_s(o, " on queue ");
-        async__put_p(o, q);
-        async__put_s(o, " (");
-        async__put_u(o, q->count);
-        async__put_s(o, " of ");
-        async__put_u(o, q->cap);
-        async__put_s(o, " items, ");
-        async__put_u(o, async__list_len(q->getters));
-        async__put_s(o, " getters, ");
-        async__put_u(o, async__list_len(q->putters));
-        async__put_s(o, " putters");
-        if (kind == ASYNC__S_JOIN) {
-            async__put_s(o, ", ");
-            async__put_u(o, q->unfinished);
-            async__put_s(o, " not done");
-        }
-        if (q->closed) async__put_s(o, ", closed");
-        async__put_c(o, ')');
-    } else if (kind == ASYNC__S_EVENT) {
-        const async_event *e = ASYNC__OWNER(owner, async_event, waiters);
-        async__put_s(o, " on event ");
-        async__put_p(o, e);
-        async__put_s(o, e->set ? " (set)" : " (not set)");
-    } else if (kind == ASYNC__S_SEM) {
-        const async_semaphore *s = ASYNC__OWNER(owner, async_semaphore, waiters);
-        async__put_s(o, " on semaphore ");
-        async__put_p(o, s);
-        async__put_s(o, " (value ");
-        async__put_u(o, (uint64_t)s->value);
-        async__put_s(o, ", ");
-        async__put_u(o, async__list_len(s->waiters));
-        async__put_s(o, " waiting)");
-    }
+    switch (kind) {
+    case ASYNC__S_TASK: async__describe_task(o, t); break;
+    case ASYNC__S_PUT:
+    case ASYNC__S_GET:
+    case ASYNC__S_JOIN: async__describe_queue(o, t, kind); break;
+    case ASYNC__S_EVENT: async__describe_event(o, t); break;
+    case ASYNC__S_SEM: async__describe_sem(o, t); break;
+    case ASYNC__S_GROUP: async__describe_group(o, t); break;
+    case ASYNC__S_LGET: async__describe_lqueue(o, t); break;
+    case ASYNC__S_FUTURE: async__describe_future(o, t); break;
+    case ASYNC__S_COND: async__describe_cond(o, t); break;
+    case ASYNC__S_BARRIER: async__describe_barrier(o, t); break;
+    case ASYNC__S_WAIT: async__describe_wait(o, t); break;
+    case ASYNC__S_COMPLETED: async__describe_completed(o, t); break;
 #ifdef ASYNC__IO
-    else if (kind == ASYNC__S_IO) {
-        /* The wait noted its direction: the list is readers or writers. */
-        int w = (t->node.flags & ASYNC__T_IO_WRITE) != 0;
-        const async_io *io = w ? ASYNC__OWNER(owner, async_io, writers)
-                               : ASYNC__OWNER(owner, async_io, readers);
-        const char *dir = w ? " writable" : " readable";
-        async__put_s(o, " on fd ");
-        async__put_u(o, (uint64_t)(unsigned)io->fd);
-        async__put_s(o, dir);
-    } else if (kind == ASYNC__S_SELECT) {
-        const async_io_select *sel = ASYNC__OWNER(owner, async_io_select, waiter);
-        async__put_s(o, " on ");
-        async__put_u(o, sel->n);
-        async__put_s(o, " fds");
-    } else if (kind == ASYNC__S_THREAD) {
-        async__put_s(o, " on a worker thread");
-    }
+    case ASYNC__S_IO: async__describe_io(o, t); break;
+    case ASYNC__S_SELECT: async__describe_select(o, t); break;
+    case ASYNC__S_THREAD: async__describe_thread(o, t); break;
 #endif
-    else if (kind == ASYNC__S_GROUP) {
-        const async_group *g = ASYNC__OWNER(owner, async_group, waiter);
-        async__put_s(o, " on task group ");
-        async__put_p(o, g);
-        async__put_of(o, g->pending, g->n, " running)");
-    } else if (kind == ASYNC__S_LGET) {
-        const async_lqueue *q = ASYNC__OWNER(owner, async_lqueue, getters);
-        async__put_s(o, " on unbounded queue ");
-        async__put_p(o, q);
-        async__put_s(o, " (");
-        async__put_u(o, q->count);
-        async__put_s(o, " items)");
-    } else if (kind == ASYNC__S_FUTURE) {
-        async__put_s(o, " on future ");
-        async__put_p(o, ASYNC__OWNER(owner, async_future, waiters));
-    } else if (kind == ASYNC__S_COND) {
-        /* on the condition's list, or (notified) on its lock's */
-        async__put_s(o, " for a notify or for the lock");
-    } else if (kind == ASYNC__S_BARRIER) {
-        const async_barrier *b = ASYNC__OWNER(owner, async_barrier, waiters);
-        async__put_s(o, " at barrier ");
-        async__put_p(o, b);
-        async__put_of(o, b->count, b->parties, " there)");
-    } else if (kind == ASYNC__S_WAIT) {
-        const async_wait *ws = ASYNC__OWNER(owner, async_wait, waiter);
-        async__put_s(o, " on ");
-        async__put_u(o, ws->n);
-        async__put_s(o, " tasks (");
-        async__put_u(o, ws->done);
-        async__put_s(o, " done)");
-    } else if (kind == ASYNC__S_COMPLETED) {
-        const async_as_completed *ac = ASYNC__OWNER(owner, async_as_completed, consumer);
-        async__put_s(o, " on as_completed");
-        async__put_of(o, ac->reported, ac->n, " reported)");
+    default: break; /* sleeping, yielding: the state says it */
     }
 #else
     (void)o;
@@ -5261,7 +5678,7 @@ static inline void async__put_waiting_on(async__fmt *o, const async_task *t) {
 #endif
 }
 
-static inline size_t async_task_describe(const async_task *t, char *buf, size_t size) {
+ASYNC_API size_t async_task_describe(const async_task *t, char *buf, size_t size) {
     async__fmt o;
     async__fmt_init(&o, buf, size);
     if (!t) {
@@ -5331,8 +5748,8 @@ static inline size_t async_task_describe(const async_task *t, char *buf, size_t 
     return async__fmt_end(&o);
 }
 
-static inline void async_dump_with(const async_loop *loop, async_write_fn write,
-                                   void *ctx) {
+ASYNC_API void async_dump_with(const async_loop *loop, async_write_fn write,
+                               void *ctx) {
     char line[512];
     async__fmt o;
     async__fmt_init(&o, line, sizeof line);
@@ -5341,7 +5758,7 @@ static inline void async_dump_with(const async_loop *loop, async_write_fn write,
     async__put_s(&o, ": ");
     async__put_u(&o, loop->ntasks);
     async__put_s(&o, " pending tasks, ");
-    async__put_u(&o, loop->nheap);
+    async__put_u(&o, loop->timers.n);
     async__put_s(&o, " timers, time ");
     async__put_ns(&o, loop->now);
     if (loop->flags & ASYNC_VIRTUAL) async__put_s(&o, " (virtual)");
@@ -5364,7 +5781,7 @@ static inline void async__dump_line(void *ctx, const char *line) {
     fputs(line, (FILE *)ctx);
     fputc('\n', (FILE *)ctx);
 }
-static inline void async_dump(const async_loop *loop, FILE *out) {
+ASYNC_API void async_dump(const async_loop *loop, FILE *out) {
     async_dump_with(loop, async__dump_line, out);
     fflush(out);
 }
@@ -5449,7 +5866,7 @@ static inline void async__trace_slice(async_loop *loop, async_task *t,
     if (r != 1) async__trace_wait(loop, t, end);
 }
 
-static inline int async_trace_start(async_loop *loop, const char *path) {
+ASYNC_API int async_trace_start(async_loop *loop, const char *path) {
     FILE *f;
     if (!loop || !path) return ASYNC_EINVAL;
     async_trace_stop(loop);
@@ -5474,7 +5891,7 @@ static inline int async_trace_start(async_loop *loop, const char *path) {
     return ASYNC_OK;
 }
 
-static inline void async_trace_stop(async_loop *loop) {
+ASYNC_API void async_trace_stop(async_loop *loop) {
     if (!loop || !loop->trace) return;
 #ifndef ASYNC_NO_INTROSPECTION
     if (loop->tasks) { /* close the waits still open */
@@ -5492,6 +5909,8 @@ static inline void async_trace_stop(async_loop *loop) {
 }
 #endif /* ASYNC_TRACE */
 
+#endif /* ASYNC__DEFS */
+
 #ifdef __cplusplus
 }
 #endif
@@ -5499,6 +5918,22 @@ static inline void async_trace_stop(async_loop *loop) {
 #endif /* ASYNC_H */
 
 /* REVISION HISTORY
+ *   0.6.0  Linkage modes: ASYNC_EXTERN / ASYNC_IMPLEMENTATION split the
+ *          header for programs of many files (ASYNC_API), and files built
+ *          with different settings fail to link, naming them.  Rooms: one
+ *          backend interface (epoll and poll each in its own block), the
+ *          timers behind an API of their own (tested without a loop), each
+ *          primitive describes its own waits, a table of contents.
+ *          ASYNC_POOL_MAX and ASYNC_EPOLL_EVENTS can be set.  A CMake
+ *          package (find_package(async_h)).
+ *   0.5.0  Overload and faults: accept pauses when out of fds, the
+ *          cooperative budget (ASYNC_BUDGET, ASYNC_COOPERATE), the
+ *          ASYNC_SYSCALL seam; async_main returns when main does (leftovers
+ *          cancelled, cleanups run), cleans up after a deadlock, and handles
+ *          SIGINT/SIGTERM; the rest of asyncio: call_soon/later/at,
+ *          futures, Condition, Barrier, ASYNC_WAIT_TASKS, LIFO, priority
+ *          and unbounded queues, gather's error policies and coroutines,
+ *          ASYNC_FOR_EACH; async_step and async_next_deadline everywhere.
  *   0.4.0  Fourteen broken promises kept: a generator's timeouts cover only
  *          the generator (paused across its yields), and a yield from its
  *          finally leaves no shield; a finished task keeps no timeout;

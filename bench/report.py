@@ -16,6 +16,8 @@ import sys
 RAW, REPORT = sys.argv[1], sys.argv[2]
 CHART = sys.argv[3] if len(sys.argv) > 3 else None
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from workloads import workloads  # noqa: E402  (the table of workloads)
 
 # Implementations in table order; what each one is.
 IMPLS = {
@@ -30,14 +32,6 @@ IMPLS = {
     "async.h-slack1": "async.h, process timer slack set to 1 ns (diagnostic)",
 }
 NOT_PEERS = {"async.h", "empty", "async.h-slack1"}
-
-
-class M:
-    """A metric: result key, column title, unit, decimals, async.h target."""
-
-    def __init__(self, key, title, unit, dec=None, target=None):
-        self.key, self.title, self.unit = key, title, unit
-        self.dec, self.target = dec, target
 
 
 def load():
@@ -62,12 +56,13 @@ def load():
                     except ValueError:
                         row[k] = v
                 data.setdefault(w, {}).setdefault(impl, {})[int(rnd)] = row
-    # W1 wall time: hyperfine's figure replaces bench/rusage's when present.
-    for path in glob.glob(os.path.join(RAW, "w1_hf_r*.json")):
+    # Whole-process workloads: hyperfine's wall time replaces bench/rusage's.
+    for path in glob.glob(os.path.join(RAW, "w*_hf_r*.json")):
+        w = os.path.basename(path).split("_hf_r")[0]
         rnd = int(path.rsplit("_r", 1)[1].split(".")[0])
         with open(path) as f:
             for res in json.load(f)["results"]:
-                row = data.get("w1", {}).get(res["command"], {}).get(rnd)
+                row = data.get(w, {}).get(res["command"], {}).get(rnd)
                 if row is not None:
                     row["wall_rusage_s"] = row.get("wall_s")
                     row["wall_s"] = res["times"][0]
@@ -76,71 +71,12 @@ def load():
 
 MACHINE, NOTES, DATA = load()
 QUICK = MACHINE.get("mode") == "quick"
-W1_SLEEP = float(MACHINE.get("w1_sleep_s", "1"))
+W1_SLEEP = float(MACHINE.get("args_w1", "1").split()[0])
+WORKLOADS = workloads(W1_SLEEP)
+BY_ID = {wl["id"]: wl for wl in WORKLOADS}
 
-WORKLOADS = [
-    ("w1", "W1 count",
-     f"Three tasks each print One, sleep {W1_SLEEP:g} s, print Two (examples/"
-     "countasync.c); the blocking version sleeps three times in a row.  Whole "
-     "process, start-up included: wall time by hyperfine, CPU (user+sys) and "
-     "peak RSS by wait4 (bench/rusage.c).",
-     [M("wall_s", "wall", "s", 4, W1_SLEEP + 0.002),
-      M("cpu_ms", "CPU", "ms", 2, 2),
-      M("rss_mib", "peak RSS", "MiB", 2)]),
-    ("w2", "W2 yield",
-     "Two tasks hand control to each other through the scheduler (ASYNC_YIELD, "
-     "asyncio.sleep(0), a setImmediate promise, an idle-handle step in libuv, "
-     "runtime.Gosched on one P); time per switch, n scaled per implementation "
-     "so that a run takes about a second.",
-     [M("ns_per_switch", "per switch", "ns", None, 3),
-      M("n", "switches per run", "", 0)]),
-    ("w3", "W3 spawn",
-     "Create, run and reap trivial tasks, all queued before the loop runs.  "
-     "'cold' is the first pass, which allocates and first touches the task "
-     "storage; 'warm' is a second pass in the same process reusing it.  Bytes "
-     "per task = peak RSS growth during the cold pass / n.",
-     [M("ns_per_task", "per task, cold", "ns", None, 20),
-      M("ns_per_task_warm", "per task, warm", "ns", None, 20),
-      M("bytes_per_task", "memory per task", "B", 1, 64),
-      M("rss_mib", "peak RSS", "MiB", 1)]),
-    ("w4", "W4 sleepers",
-     "Tasks each sleeping a pseudo-random 0-1000 ms (xorshift32 from seed 42, "
-     "the same sequence everywhere, checked by its sum): time from the first "
-     "spawn until all are done (ideal 1,000 ms), of which spawning, CPU over "
-     "that time, peak RSS and its growth per task.",
-     [M("total_ms", "first spawn to all done", "ms", 0, 1100),
-      M("spawn_ms", "of which spawning", "ms", 0),
-      M("cpu_ms", "CPU", "ms", 0),
-      M("rss_mib", "peak RSS", "MiB", 1, 100),
-      M("bytes_per_task", "memory per task", "B", 0)]),
-    ("w5", "W5 timer accuracy",
-     "One task sleeps 1 ms, over and over; oversleep = measured duration - 1 ms "
-     "(nearest-rank percentiles).  'sync' is a bare clock_nanosleep, the "
-     "kernel's floor under the machine's timer slack.",
-     [M("median_us", "median oversleep", "us", 1, 50),
-      M("p99_us", "p99 oversleep", "us", 1, 110),
-      M("max_us", "max oversleep", "us", 0)]),
-    ("w6", "W6 echo",
-     "TCP echo over loopback: each implementation's echo server, driven by the "
-     "same load generator (bench/w6_load.c, written with async.h) keeping "
-     "connections busy with 64-byte round trips; client and server share the "
-     "2 cores.  Requests per second (higher is better: here a ratio below 1x "
-     "means async.h did better) and round-trip latency.",
-     [M("rps", "requests per second", "", 0),
-      M("median_us", "median latency", "us", 1),
-      M("p99_us", "p99 latency", "us", 1)]),
-]
-
-# The chart: one bar per peer for each of these (peer / async.h, log scale).
-CHART_METRICS = [
-    ("W1 wall", "w1", "wall_s"), ("W1 CPU", "w1", "cpu_ms"),
-    ("W1 RSS", "w1", "rss_mib"), ("W2 switch", "w2", "ns_per_switch"),
-    ("W3 task cold", "w3", "ns_per_task"), ("W3 task warm", "w3", "ns_per_task_warm"),
-    ("W3 B/task", "w3", "bytes_per_task"), ("W4 time", "w4", "total_ms"),
-    ("W4 CPU", "w4", "cpu_ms"), ("W4 B/task", "w4", "bytes_per_task"),
-    ("W5 median", "w5", "median_us"), ("W5 p99", "w5", "p99_us"),
-    ("W6 p99", "w6", "p99_us"),
-]
+# The chart: one bar per peer for each metric marked for it (peer / async.h).
+CHART_METRICS = [(m.chart, wl["id"], m.key) for wl in WORKLOADS for m in wl["metrics"] if m.chart]
 
 
 def values(w, impl, key):
@@ -193,41 +129,40 @@ def target_text(w, m):
 
 
 def impl_label(w, impl):
+    """The name, and how far a program got when it could not make all n
+    tasks (pthreads running out of threads)."""
     label = impl
-    if w == "w4":
-        rows = DATA.get(w, {}).get(impl, {})
-        if rows:
-            r = rows[min(rows)]
-            if r.get("created") != r.get("n"):
-                label += (f" ({num(r['created'], 0)} of {num(r['n'], 0)} threads;"
-                          f" stopped by {r.get('stop', '?')})")
+    rows = DATA.get(w, {}).get(impl, {})
+    r = rows[min(rows)] if rows else {}
+    if "created" in r and r.get("created") != r.get("n"):
+        label += (f" ({num(r['created'], 0)} of {num(r['n'], 0)} threads;"
+                  f" stopped by {r.get('stop', '?')})")
     return label
 
 
 def check(problems):
-    """Every expected result present, and the W4 sleep sequences identical."""
+    """Every expected result present, and each workload's `same` key equal
+    across implementations (the W4 sleep sequences)."""
     rounds = int(MACHINE.get("rounds", "1"))
     for w, impls in DATA.items():
         for impl, rows in impls.items():
             if len(rows) != rounds:
                 problems.append(f"{w} {impl}: {len(rows)} of {rounds} rounds reported")
-    sums = {}
-    for impl, rows in DATA.get("w4", {}).items():
-        for r in rows.values():
-            if r.get("created") == r.get("n"):
-                sums.setdefault(r.get("sum_ms"), set()).add(impl)
-    if len(sums) > 1:
-        problems.append("W4 sleep sequences differ (sum_ms): " + "; ".join(
-            f"{s}: {', '.join(sorted(i))}" for s, i in sums.items()))
+    for wl in WORKLOADS:
+        key, sums = wl.get("same"), {}
+        for impl, rows in DATA.get(wl["id"], {}).items() if key else ():
+            for r in rows.values():
+                if r.get("created") == r.get("n"):
+                    sums.setdefault(r.get(key), set()).add(impl)
+        if len(sums) > 1:
+            problems.append(f"{wl['title']}: the implementations differ in {key}: " + "; ".join(
+                f"{s}: {', '.join(sorted(i))}" for s, i in sums.items()))
 
 
 def context(w, m):
     """What the machine alone costs, beside a target that depends on it."""
-    floors = {"w1": [("empty", "an empty process")],
-              "w5": [("sync", "a bare clock_nanosleep"),
-                     ("async.h-slack1", "async.h with 1 ns timer slack")]}
     parts = []
-    for impl, what in floors.get(w, []):
+    for impl, what in BY_ID[w].get("floors", []):
         v = med(w, impl, m.key)
         if v is not None:
             parts.append(f"{what}: {num(v, m.dec)} {m.unit}")
@@ -276,11 +211,12 @@ def markdown(problems):
         out.append("**Problems in this run:**\n")
         out += [f"- {p}" for p in problems]
         out.append("")
-    for w, title, desc, metrics in WORKLOADS:
+    for wl in WORKLOADS:
+        w, title, desc, metrics = wl["id"], wl["title"], wl["desc"], wl["metrics"]
         impls = [i for i in IMPLS if i in DATA.get(w, {})]
         n = DATA.get(w, {}).get("async.h", {})
         n = n[min(n)].get("n") if n else None
-        out.append(f"## {title}" + (f" (n = {num(n, 0)})" if n and w in ("w3", "w4", "w5") else "") + "\n")
+        out.append(f"## {title}" + (f" (n = {num(n, 0)})" if n and wl.get("show_n") else "") + "\n")
         out.append(desc + "\n")
         if not impls:
             out.append("No results.\n")
@@ -308,16 +244,20 @@ def markdown(problems):
                 out.append("| " + " | ".join(row) + " |")
         out.append("")
     out.append("## Targets\n")
-    for w, title, _, metrics in WORKLOADS:
-        for m in metrics:
+    for wl in WORKLOADS:
+        w, title = wl["id"], wl["title"]
+        for m in wl["metrics"]:
             ok, text = target_text(w, m)
             if ok is not None:
                 out.append(f"- {title}, {m.title}: async.h {num(med(w, 'async.h', m.key), m.dec)} "
                            f"{m.unit}, target {text}" + context(w, m))
-    a, u = med("w6", "async.h", "rps"), med("w6", "libuv", "rps")
-    if a is not None and u is not None:  # W6's target is relative: at least libuv's rate
-        out.append(f"- W6 echo, requests per second: async.h {num(a, 0)}, target >= libuv's "
-                   f"{num(u, 0)}: **{'met' if a >= u else 'missed'}**")
+        if wl.get("relative"):  # a target relative to a peer: at least its figure
+            key, peer = wl["relative"]
+            m = next(m for m in wl["metrics"] if m.key == key)
+            a, u = med(w, "async.h", key), med(w, peer, key)
+            if a is not None and u is not None:
+                out.append(f"- {title}, {m.title}: async.h {num(a, 0)}, target >= {peer}'s "
+                           f"{num(u, 0)}: **{'met' if a >= u else 'missed'}**")
     out.append("")
     if CHART:
         out.append("## Chart\n")
@@ -329,8 +269,9 @@ def summary():
     peers = [i for i in IMPLS if i not in NOT_PEERS and any(i in DATA.get(w, {}) for w in DATA)]
     head = ["metric", "async.h", "target"] + peers
     rows = []
-    for w, title, _, metrics in WORKLOADS:
-        for m in metrics:
+    for wl in WORKLOADS:
+        w, title = wl["id"], wl["title"]
+        for m in wl["metrics"]:
             if m.key == "n" or med(w, "async.h", m.key) is None:
                 continue
             ok, _ = target_text(w, m)

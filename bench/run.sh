@@ -23,14 +23,13 @@ OUT=build/bench
 RAW=$OUT/raw
 START=$(date +%s)
 
+# Each workload's arguments (full and QUICK) are in bench/workloads.py.
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
-    W1_SLEEP=0.1 W2_N=20000 W3_N=10000 W4_N=10000 W5_N=50 W6_CONNS=20 W6_TENTHS=5
     TIMEOUT=40
     REPORT=$OUT/RESULTS-quick.md
 else
     ROUNDS=${ROUNDS:-5}
-    W1_SLEEP=1 W2_N=calibrate W3_N=1000000 W4_N=1000000 W5_N=1000 W6_CONNS=100 W6_TENTHS=30
     TIMEOUT=300
     REPORT=bench/RESULTS.md
 fi
@@ -68,6 +67,8 @@ have python3 || { echo "bench: python3 is needed for the report" >&2; exit 1; }
 PY=$(python3 -c 'import sys; print(sys.executable)')
 
 # ---- build ----------------------------------------------------------------
+# Every C program of a workload (bench/wN_*.c) by its suffix, the helpers,
+# and every Go program when Go is here.
 echo "bench: building into $OUT with $CC -O2"
 CFLAGS=(-O2 -Wall -Wextra -I.)
 build() { # name, extra link flags...
@@ -82,27 +83,28 @@ build() { # name, extra link flags...
 }
 rm -f "$OUT"/build-*.log
 pids=()
-for p in rusage probe w1_empty w1_sync w1_async w2_async w3_async w4_async \
-         w5_async w5_sync w6_async w6_load; do
-    build "$p" & pids+=($!)
+for src in bench/rusage.c bench/probe.c bench/w[0-9]*_*.c; do
+    name=$(basename "$src" .c)
+    case $name in
+        *_uv) if have_libuv; then build "$name" -luv & pids+=($!); fi ;;
+        *_pthread) build "$name" -pthread & pids+=($!) ;;
+        *) build "$name" & pids+=($!) ;;
+    esac
 done
-for p in w1_pthread w4_pthread; do build "$p" -pthread & pids+=($!); done
-if have_libuv; then
-    for p in w1_uv w2_uv w3_uv w4_uv w5_uv w6_uv; do build "$p" -luv & pids+=($!); done
-fi
 for pid in "${pids[@]}"; do wait "$pid" || FAILED=1; done
 [ "$FAILED" = 0 ] || { echo "bench: build failed" >&2; exit 1; }
 HAVE_GO=0
 if have go; then
     HAVE_GO=1
-    for w in 1 2 3 4 5; do
-        go build -o "$OUT/w${w}_go" "bench/w${w}_go.go" >>"$LOG" 2>&1 ||
-            { echo "bench: BUILD FAILED: w${w}_go.go" >&2; exit 1; }
+    for src in bench/w[0-9]*_go.go; do
+        go build -o "$OUT/$(basename "$src" .go)" "$src" >>"$LOG" 2>&1 ||
+            { echo "bench: BUILD FAILED: $src" >&2; exit 1; }
     done
 fi
 
 # ---- which implementations run ---------------------------------------------
-# Names as they appear in the report; async.h first, then peers.
+# Names as they appear in the report; async.h first, then peers.  Each runs
+# in the workloads it has a program for.
 IMPLS=("async.h")
 if have_libuv; then IMPLS+=(libuv); else note "libuv: libuv1-dev not installed, skipped"; fi
 IMPLS+=(python)
@@ -112,19 +114,21 @@ if [ "$HAVE_GO" = 1 ]; then
 else
     note "Go: not installed here (and not fetched), so the Go programs (bench/w*_go.go) were skipped"
 fi
+IMPLS+=(pthreads)
 
-# cmd W IMPL: the command line of workload W for IMPL (empty: not in W).
+# The suffix of each implementation's programs (bench/workloads.py).
+declare -A SUFFIX
+while read -r impl suffix; do SUFFIX[$impl]=$suffix; done < <("$PY" bench/workloads.py programs)
+
+# cmd W IMPL: the command line of workload W's IMPL program (empty: none).
 cmd() {
-    local w=$1 impl=$2
-    case "$impl" in
-        async.h) echo "$OUT/${w}_async" ;;
-        async.h-slack1) echo "$OUT/${w}_async" ;;
-        libuv) echo "$OUT/${w}_uv" ;;
-        python) echo "$PY bench/${w}_py.py" ;;
-        node) echo "node bench/${w}_node.js" ;;
-        go) echo "$OUT/${w}_go" ;;
-        pthreads) echo "$OUT/${w}_pthread" ;;
-        sync | empty) [ -x "$OUT/${w}_$impl" ] && echo "$OUT/${w}_$impl" ;;
+    local w=$1 impl=$2 suffix=${SUFFIX[$2]:-}
+    [ -n "$suffix" ] && [ -f "bench/${w}_$suffix" ] || return 0
+    case "$suffix" in
+        *.py) echo "$PY bench/${w}_$suffix" ;;
+        *.js) echo "node bench/${w}_$suffix" ;;
+        *.go) [ "$HAVE_GO" = 1 ] && echo "$OUT/${w}_${suffix%.go}" ;;
+        *) [ -x "$OUT/${w}_${suffix%.c}" ] && echo "$OUT/${w}_${suffix%.c}" ;;
     esac
 }
 
@@ -162,124 +166,95 @@ run() {
     have hyperfine && echo "hyperfine: $(hyperfine --version)"
     have gnuplot && echo "gnuplot: $(gnuplot --version)"
     echo "rounds: $ROUNDS"
-    echo "w1_sleep_s: $W1_SLEEP"
     echo "mode: $([ "$QUICK" = 1 ] && echo quick || echo full)"
 } >"$RAW/machine.txt"
 
-# ---- W1 count ---------------------------------------------------------------
-# Whole processes: hyperfine times them (wall), bench/rusage measures CPU
-# and peak RSS.  "empty" is a do-nothing process, the floor for all of them.
-echo "bench: W1 count (3 x One, sleep ${W1_SLEEP} s, Two), $ROUNDS round(s)"
-W1_IMPLS=(empty sync "${IMPLS[@]}" pthreads)
-for r in $(seq "$ROUNDS"); do
-    if have hyperfine; then
-        hf=(hyperfine -N --runs 1 --style none --export-json "$RAW/w1_hf_r$r.json")
-        for impl in "${W1_IMPLS[@]}"; do
-            c=$(cmd w1 "$impl")
-            [ "$impl" = empty ] || c="$c $W1_SLEEP"
-            hf+=(-n "$impl" "$c")
-        done
-        "${hf[@]}" >>"$LOG" 2>&1 || { echo "bench: FAILED: hyperfine W1 (see $LOG)" >&2; FAILED=1; }
-    fi
-    for impl in "${W1_IMPLS[@]}"; do
-        args=()
-        [ "$impl" = empty ] || args=("$W1_SLEEP")
-        # shellcheck disable=SC2046 # the command is split on purpose
-        run w1 "$impl" "$r" "$OUT/rusage" $(cmd w1 "$impl") "${args[@]}"
-    done
-done
-have hyperfine || note "hyperfine: not installed, W1 wall time is bench/rusage's (fork to wait4)"
-
-# ---- W2 yield -----------------------------------------------------------------
-echo "bench: W2 yield (2 tasks switching through the scheduler)"
-declare -A N2
-for impl in "${IMPLS[@]}"; do
-    if [ "$W2_N" != calibrate ]; then
-        N2[$impl]=$W2_N
-        continue
-    fi
-    # Scale n so that one run takes about a second: grow it until a run
-    # takes 0.2 s, then extrapolate.
-    n=1000
-    while :; do
-        # shellcheck disable=SC2046
-        el=$(timeout "$TIMEOUT" $(cmd w2 "$impl") "$n" 2>>"$LOG" |
-             sed -n 's/^RESULT .*elapsed_s=\([0-9.]*\).*/\1/p')
-        [ -n "$el" ] || { echo "bench: FAILED: w2 $impl calibration" >&2; FAILED=1; n=1000; break; }
-        if awk -v e="$el" 'BEGIN { exit !(e >= 0.2) }' || [ "$n" -ge 4000000000 ]; then
-            n=$(awk -v n="$n" -v e="$el" 'BEGIN { printf "%d", n / e }')
-            break
+# ---- the workloads (bench/workloads.py) ------------------------------------
+# For each: NAMES[i] runs CMDS[i] (the program and any extra arguments of a
+# "last" entry), then the workload's arguments.
+run_process() { # whole processes: hyperfine (wall), then bench/rusage
+    local w=$1 r i hf
+    for r in $(seq "$ROUNDS"); do
+        if have hyperfine; then
+            hf=(hyperfine -N --runs 1 --style none --export-json "$RAW/${w}_hf_r$r.json")
+            for i in "${!NAMES[@]}"; do hf+=(-n "${NAMES[$i]}" "${CMDS[$i]} ${ARGS[*]}"); done
+            "${hf[@]}" >>"$LOG" 2>&1 || { echo "bench: FAILED: hyperfine $w (see $LOG)" >&2; FAILED=1; }
         fi
-        n=$((n * 10))
+        for i in "${!NAMES[@]}"; do
+            # shellcheck disable=SC2086 # the command is split on purpose
+            run "$w" "${NAMES[$i]}" "$r" "$OUT/rusage" ${CMDS[$i]} "${ARGS[@]}"
+        done
     done
-    N2[$impl]=$n
-    echo "  w2    $impl: n = $n"
-done
-for r in $(seq "$ROUNDS"); do
-    for impl in "${IMPLS[@]}"; do
-        # shellcheck disable=SC2046
-        run w2 "$impl" "$r" $(cmd w2 "$impl") "${N2[$impl]}"
+    have hyperfine || note "hyperfine: not installed, $w wall time is bench/rusage's (fork to wait4)"
+}
+run_plain() { # ROUNDS rounds, implementations interleaved; N_OF: n per name
+    local w=$1 r i
+    for r in $(seq "$ROUNDS"); do
+        for i in "${!NAMES[@]}"; do
+            # shellcheck disable=SC2086
+            run "$w" "${NAMES[$i]}" "$r" ${CMDS[$i]} ${N_OF[$i]:+"${N_OF[$i]}"} "${ARGS[@]}"
+        done
     done
-done
-
-# ---- W3 spawn -------------------------------------------------------------------
-echo "bench: W3 spawn ($W3_N trivial tasks)"
-for r in $(seq "$ROUNDS"); do
-    for impl in "${IMPLS[@]}"; do
-        # shellcheck disable=SC2046
-        run w3 "$impl" "$r" $(cmd w3 "$impl") "$W3_N"
+}
+calibrate() { # scale n per implementation so that one run takes about 1 s
+    local w=$1 i n el
+    for i in "${!NAMES[@]}"; do
+        n=1000
+        while :; do
+            # shellcheck disable=SC2086
+            el=$(timeout "$TIMEOUT" ${CMDS[$i]} "$n" 2>>"$LOG" |
+                 sed -n 's/^RESULT .*elapsed_s=\([0-9.]*\).*/\1/p')
+            [ -n "$el" ] || { echo "bench: FAILED: $w ${NAMES[$i]} calibration" >&2; FAILED=1; n=1000; break; }
+            if awk -v e="$el" 'BEGIN { exit !(e >= 0.2) }' || [ "$n" -ge 4000000000 ]; then
+                n=$(awk -v n="$n" -v e="$el" 'BEGIN { printf "%d", n / e }')
+                break
+            fi
+            n=$((n * 10))
+        done
+        N_OF[$i]=$n
+        echo "  $w    ${NAMES[$i]}: n = $n"
     done
-done
-
-# ---- W4 sleepers ------------------------------------------------------------------
-echo "bench: W4 sleepers ($W4_N tasks sleeping 0-1000 ms)"
-for r in $(seq "$ROUNDS"); do
-    for impl in "${IMPLS[@]}" pthreads; do
-        # shellcheck disable=SC2046
-        run w4 "$impl" "$r" $(cmd w4 "$impl") "$W4_N"
+}
+run_server() { # each server on a free loopback port, the load generator against it
+    local w=$1 r i spid
+    for r in $(seq "$ROUNDS"); do
+        for i in "${!NAMES[@]}"; do
+            # shellcheck disable=SC2086
+            ${CMDS[$i]} "$port" >"$RAW/${w}_server.out" 2>>"$LOG" &
+            spid=$!
+            for _ in $(seq 100); do grep -q READY "$RAW/${w}_server.out" 2>/dev/null && break; sleep 0.05; done
+            run "$w" "${NAMES[$i]}" "$r" "$OUT/${w}_load" "$port" "${ARGS[@]}"
+            kill "$spid" 2>/dev/null
+            wait "$spid" 2>/dev/null
+            port=$((port + 1))
+        done
     done
-done
-
-# ---- W5 timer accuracy ------------------------------------------------------------
-# "sync" is a bare clock_nanosleep: the kernel's floor.  "async.h-slack1" is
-# async.h with the process timer slack set to 1 ns, a diagnostic.
-echo "bench: W5 timer accuracy ($W5_N sleeps of 1 ms)"
-for r in $(seq "$ROUNDS"); do
-    for impl in sync "${IMPLS[@]}" async.h-slack1; do
-        extra=()
-        [ "$impl" = async.h-slack1 ] && extra=(1)
-        # shellcheck disable=SC2046
-        run w5 "$impl" "$r" $(cmd w5 "$impl") "$W5_N" "${extra[@]}"
-    done
-done
-
-# ---- W6 echo ------------------------------------------------------------------------
-# Each implementation's echo server on a free loopback port; the same load
-# generator (bench/w6_load.c) keeps W6_CONNS connections busy with 64-byte
-# round trips for W6_TENTHS tenths of a second.
-echo "bench: W6 echo ($W6_CONNS connections, $W6_TENTHS tenths of a second each)"
-w6_server() { # IMPL PORT: the server's command line
-    case "$1" in
-        async.h) echo "$OUT/w6_async $2" ;;
-        libuv) echo "$OUT/w6_uv $2" ;;
-        python) echo "$PY bench/w6_py.py $2" ;;
-    esac
 }
 port=$((20000 + $$ % 20000))
-for r in $(seq "$ROUNDS"); do
-    for impl in "${IMPLS[@]}"; do
-        c=$(w6_server "$impl" "$port")
-        [ -n "$c" ] || continue
-        # shellcheck disable=SC2086
-        $c >"$RAW/w6_server.out" 2>>"$LOG" &
-        spid=$!
-        for _ in $(seq 100); do grep -q READY "$RAW/w6_server.out" 2>/dev/null && break; sleep 0.05; done
-        run w6 "$impl" "$r" "$OUT/w6_load" "$port" "$W6_CONNS" "$W6_TENTHS"
-        kill "$spid" 2>/dev/null
-        wait "$spid" 2>/dev/null
-        port=$((port + 1))
+while IFS='|' read -r -u 3 id kind title first last args; do
+    read -r -a ARGS <<<"$args"
+    echo "args_$id: $args" >>"$RAW/machine.txt"
+    echo "bench: $title ($id $args), $ROUNDS round(s)"
+    NAMES=() CMDS=() N_OF=()
+    for impl in $first "${IMPLS[@]}"; do
+        c=$(cmd "$id" "$impl")
+        [ -n "$c" ] && NAMES+=("$impl") && CMDS+=("$c")
     done
-done
+    for entry in $last; do # name:impl:extra,args
+        IFS=: read -r name impl extra <<<"$entry"
+        c=$(cmd "$id" "$impl")
+        [ -n "$c" ] && NAMES+=("$name") && CMDS+=("$c ${extra//,/ }")
+    done
+    case $kind in
+        process) run_process "$id" ;;
+        calibrate)
+            if [ "${ARGS[0]}" = calibrate ]; then ARGS=("${ARGS[@]:1}"); calibrate "$id"; fi
+            run_plain "$id" ;;
+        plain) run_plain "$id" ;;
+        server) run_server "$id" ;;
+        *) echo "bench: $id: unknown run kind $kind" >&2; FAILED=1 ;;
+    esac
+done 3< <("$PY" bench/workloads.py shell "$QUICK")
 
 # ---- report ---------------------------------------------------------------------------
 END=$(date +%s)

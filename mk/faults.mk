@@ -28,9 +28,6 @@ fault_flags = $(if $(filter poll-%,$(1)),-DASYNC_POLL=1) $(if $(filter %-labels,
 
 .PHONY: faults faults-san
 
-# The suites compile tests/test_faults.c, which includes these.
-$(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll: $(wildcard tests/faults/*.h)
-
 $(FAULT_DIR)/driver-%: $(FAULT_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(call fault_flags,$*) -I. tests/faults/driver.c -o $@ -lpthread

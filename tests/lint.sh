@@ -1,7 +1,8 @@
 #!/bin/sh
 # Static analysis of async.h, through the translation units that use it:
 # tests/compile_all.c (every public macro and function), every examples/*.c
-# (areq.c also brings in integrations/async_curl.h) and bench/soak.c.  Two
+# (areq.c also brings in integrations/async_curl.h), the split-mode example
+# examples/split/*.c and bench/soak.c.  Two
 # tools, and any finding from either fails the run:
 #
 #   clang-tidy  the checks listed (with a reason for each one left out) in
@@ -83,6 +84,9 @@ cppcheck_run() { # extra flags...
         -I"$HDR" -I. -j "$JOBS" "$@"
 }
 cppcheck_run tests/compile_all.c examples/*.c bench/soak.c || fail=1
+# Split mode: the definitions with external linkage (async_impl.c) and files
+# that see only declarations.
+cppcheck_run examples/split/*.c || fail=1
 # The other backends' code.  (Not ASYNC_LABELS: cppcheck does not know
 # labels-as-values, and calls every label unused; clang-tidy checks it.)
 cppcheck_run -DASYNC_POLL=1 tests/compile_all.c || fail=1
@@ -97,7 +101,7 @@ echo "lint: $("$CLANG_TIDY" --version | grep -i version | head -n 1 | sed 's/^ *
     echo tests/compile_all.c -DASYNC_LABELS=1
     echo tests/compile_all.c -DASYNC_POLL=1
     echo tests/compile_all.c -DASYNC_TRACE=1
-    for f in examples/*.c; do echo "$f"; done
+    for f in examples/*.c examples/split/*.c; do echo "$f"; done
     echo bench/soak.c
 } | awk '{ print NR, $0 }' > "$tmp/jobs"
 
@@ -145,4 +149,4 @@ if [ "$fail" != 0 ]; then
     echo "lint: FAILED (${secs}s)"
     exit 1
 fi
-echo "lint: clean: cppcheck and clang-tidy found nothing in async.h, tests/compile_all.c, examples/*.c, integrations/async_curl.h, bench/soak.c (${secs}s)"
+echo "lint: clean: cppcheck and clang-tidy found nothing in async.h, tests/compile_all.c, examples/*.c, examples/split/*.c, integrations/async_curl.h, bench/soak.c (${secs}s)"

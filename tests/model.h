@@ -16,38 +16,71 @@
  * whose group still has members pending at the end of its finally section
  * waits for them there, like leaving `async with TaskGroup()` (a generator
  * abandoned at a yield never gets there: its frame's next run takes the
- * group over as it is)).  One coroutine,
+ * group over as it is)).  And the primitives of 0.5, which only show their
+ * orders when tasks meet on them: a lock (acquire, release; a task that
+ * ends holding it gives it back) and two conditions over it, waited on
+ * plainly or with ASYNC_COND_WAIT_FOR (the lock taken first unless held,
+ * so that waits happen at all), notified one, two or all, with the lock
+ * (`async with cond`: notified waiters then queue behind the notifier) or
+ * without it (as a callback may); two barriers of one to three parties,
+ * waited on, aborted and reset; queues that are FIFO, LIFO or stable
+ * priority queues (a case gives each queue its kind, so every queue op
+ * runs on all three); the unbounded intrusive queue (put, get, try_get,
+ * close); a future (awaited, set a result or an error, cancelled,
+ * destroyed and initialised again, done callbacks added and removed);
+ * ASYNC_WAIT_TASKS over the other tasks with each return_when, plainly or
+ * under a timeout.  Since those ops need a partner (a notify for a wait,
+ * the other parties, a put for a get, a setter for an await), a case
+ * favours one family of them (model_focus).  One coroutine,
  * model_fn, interprets a program (its op index lives in its state struct);
  * each task runs it on ONE virtual-time loop, and every observable step is
  * recorded in a trace: each time a task runs, how each operation ended
- * (ASYNC_STATUS(), the item a get received, a task's result), finally
- * sections, task ends.
+ * (ASYNC_STATUS(), the item a get received, a task's result, a barrier's
+ * arrival index, which tasks a WAIT_TASKS found done), finally sections,
+ * task ends, done callbacks run.
  *
  * Beside it runs a plain reference model (ordinary C, no coroutines): its
  * own ready FIFO, its own timer list sorted by deadline with ties in
- * insertion order, its own waiter FIFOs for queues, events, semaphores,
- * groups and awaited tasks (where a group's member stands as a waiter node
- * whose callback runs inside the member's finish, in list order among the
- * tasks woken there), and its own bookkeeping of shields, timeouts, grants,
- * groups and the cooperative budget (ASYNC_BUDGET waits per step).  It
- * predicts the trace.  In the stepped mode the loop is advanced one pass at a
+ * insertion order (done callbacks are timers due now, as async_call_soon
+ * makes them), its own waiter FIFOs for queues, events, semaphores,
+ * groups, awaited tasks, the lock, conditions, barriers, the unbounded
+ * queue's getters and the future (where a group's member, and each task a
+ * WAIT_TASKS watches, stands as a waiter node whose callback runs inside
+ * the task's finish, in list order among the tasks woken there; a done
+ * callback stands among the future's waiting tasks), and its own
+ * bookkeeping of shields, timeouts, grants, groups and the cooperative
+ * budget (ASYNC_BUDGET waits per step).  It follows async.h's hand-over
+ * rules rather than re-deriving them: a notified waiter is moved onto the
+ * lock's wait list unless the lock is free ("wait morphing") and holds the
+ * lock whenever its wait ends, a barrier's waiter cut short takes a party
+ * off the count when it runs, a queue's item handed to a woken getter is
+ * kept for it.  It predicts the trace.  In the stepped mode the loop is
+ * advanced one pass at a
  * time (async_step, virtual time advanced as async_run does) and after each
  * pass the traces are compared and the loop's state is compared with the
  * model's (ready queue order, timer order, every wait list in order, queue
- * contents and reservations, semaphore values, groups' members, pending
- * counts and failures, task states and results).
+ * contents in the order gets would take them and reservations, semaphore
+ * values, the lock's value, hand-overs and owner, barriers' counts and
+ * broken flags, the future's state, done callbacks waiting or scheduled,
+ * what each WAIT_TASKS saw, groups' members, pending counts and failures,
+ * task states and results).
  * In the run mode the loop runs under async_run and the whole traces are
  * compared.  Either way, structural invariants of the library are checked
  * every time a task resumes and after every pass:
  *   - every spawned task finishes exactly once (one end of its finally per
  *     incarnation, loop->ntasks and the task list agree) or stays pending;
- *   - no queue item is lost or duplicated: items put = items got + items
- *     still in the queue (closing drops nothing; gets drain);
+ *   - no queue item is lost or duplicated, in any kind of queue (the
+ *     unbounded one too): items put = items got + items still in the
+ *     queue (closing drops nothing; gets drain);
+ *   - the lock is exactly one of free, handed to a woken task, or owned;
+ *     no barrier counts as many parties as it has, nor has waiters while
+ *     broken;
  *   - the timer heap is a complete binary tree, parent links are right and
  *     no node is before its parent (deadline, then start sequence);
  *   - every pending task is in exactly one place (the ready queue, the heap,
  *     one wait list) or running; no finished task is linked anywhere, has
- *     waiters or armed timeouts;
+ *     waiters or armed timeouts; a group's or WAIT_TASKS' node is only
+ *     among the waiters of its own task, a done callback only on a future;
  *   - a group's pending count is the number of its members' nodes still
  *     among their tasks' waiters, its failure is a member's negative
  *     result, and nobody waits on a group with nothing pending.
@@ -99,8 +132,15 @@ static void model_assert_hit(const char *msg) {
 #define MODEL_MAXITEMS 4096
 #define MODEL_MAXSTEPS 20000
 #define MODEL_SECOND ((uint64_t)1000000000u)
+#define MODEL_NC 2        /* conditions, both over the one lock (so that waiters
+                             notified on either queue for the same lock) */
+#define MODEL_NB 2        /* barriers */
+#define MODEL_NF 1        /* futures (one: its waiters meet) */
+#define MODEL_LQMAX 256   /* items in the unbounded queue (a put beyond: skipped) */
 #define MODEL_NSCOPE (MODEL_NT * MODEL_DEPTH * 4) /* timeouts: tmo[2], wtmo[2] per frame */
-#define MODEL_NTIMER (MODEL_NT + MODEL_NSCOPE)
+/* timers: sleeping tasks, timeouts, and each slot's done callback once scheduled */
+#define MODEL_TCB(k) (MODEL_NT + MODEL_NSCOPE + (k))
+#define MODEL_NTIMER (MODEL_NT + MODEL_NSCOPE + MODEL_NT)
 /* wait lists: getters and putters per queue, events, semaphores, tasks */
 #define MODEL_LGET(q) (q)
 #define MODEL_LPUT(q) (MODEL_NQ + (q))
@@ -109,17 +149,36 @@ static void model_assert_hit(const char *msg) {
 #define MODEL_LTASK(k) (2 * MODEL_NQ + MODEL_NE + MODEL_NS + (k))
 /* ...and the task in GROUP_WAIT on the group of frame (k, d) */
 #define MODEL_LGRP(k, d) (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT + (k) * MODEL_DEPTH + (d))
-#define MODEL_NL (2 * MODEL_NQ + MODEL_NE + MODEL_NS + MODEL_NT + MODEL_NT * MODEL_DEPTH)
-#define MODEL_LCAP (MODEL_NT + 1) /* a task's waiters: the other tasks, one group node */
+/* ...conditions, the lock, barriers, the unbounded queue's getters,
+ * futures (tasks and done callbacks), the task in WAIT_TASKS of frame (k, d) */
+#define MODEL_LCOND(c) (MODEL_LGRP(MODEL_NT, 0) + (c))
+#define MODEL_LLOCK MODEL_LCOND(MODEL_NC)
+#define MODEL_LBAR(b) (MODEL_LLOCK + 1 + (b))
+#define MODEL_LLQ MODEL_LBAR(MODEL_NB)
+#define MODEL_LFUT(f) (MODEL_LLQ + 1 + (f))
+#define MODEL_LWS(k, d) (MODEL_LFUT(MODEL_NF) + (k) * MODEL_DEPTH + (d))
+#define MODEL_NL MODEL_LWS(MODEL_NT, 0)
+/* A task's waiters: the other tasks (or their WAIT_TASKS nodes), one group
+ * node; a future's: every task and every slot's done callback. */
+#define MODEL_LCAP (2 * MODEL_NT + 2)
 /* Groups: one per (slot, depth) frame, with room for MODEL_NT members in
  * even slots and 2 in odd ones (so that some fill up: ENOSPC).  In wait
  * lists, member i of the group of frame (k, d) is node id MODEL_WID(k, d, i). */
 #define MODEL_GCAP(k) ((k) % 2 ? 2 : MODEL_NT)
 #define MODEL_WBASE 2000
 #define MODEL_WID(k, d, i) (MODEL_WBASE + ((k) * MODEL_DEPTH + (d)) * MODEL_NT + (i))
+/* Other nodes in wait lists: the async_waiter of WAIT_TASKS in frame (k, d)
+ * for its i-th task (among that task's waiters), and slot k's done callback
+ * (among a future's waiters). */
+#define MODEL_XBASE 3000
+#define MODEL_XID(k, d, i) (MODEL_XBASE + ((k) * MODEL_DEPTH + (d)) * MODEL_NT + (i))
+#define MODEL_CBBASE 4000
+#define MODEL_CBID(k) (MODEL_CBBASE + (k))
+static inline int model_is_gnode(int id) { return id >= MODEL_WBASE && id < MODEL_XBASE; }
+static inline int model_is_xnode(int id) { return id >= MODEL_XBASE && id < MODEL_CBBASE; }
 
-/* Operations.  The waits come first (YIELD..SACQ): they may run under a
- * timeout (ASYNC_WITH_TIMEOUT, op.tmo = 1 + seconds). */
+/* Operations.  The waits (model_takes_tmo) may run under a timeout
+ * (ASYNC_WITH_TIMEOUT, op.tmo = 1 + seconds). */
 enum {
     MODEL_NOP = 0,
     MODEL_YIELD, MODEL_SLEEP, MODEL_AWAIT, MODEL_PUT, MODEL_GET, MODEL_EWAIT,
@@ -134,6 +193,23 @@ enum {
     MODEL_GATHER,  /* ASYNC_GATHER over every other task ever spawned */
     MODEL_GSPAWN,  /* async_group_spawn of slot a into this frame's group */
     MODEL_GWAIT,   /* ASYNC_GROUP_WAIT on this frame's group */
+    /* the primitives of 0.5 (picked by another byte: model_sel_kind) */
+    MODEL_LACQ,    /* ASYNC_LOCK_ACQUIRE (skipped if this task holds it) */
+    MODEL_LREL,    /* ASYNC_LOCK_RELEASE (skipped unless this task holds it) */
+    MODEL_CWAIT,   /* the lock (taken first if not held), ASYNC_COND_WAIT on
+                      model_cond_of(a), the lock given back if it was taken here */
+    MODEL_CWAITFOR, /* the same with ASYNC_COND_WAIT_FOR: until d % 3 more notifies */
+    MODEL_CNOTIFY, /* async_condition_notify(model_cond_of(a), 1 + d % 2), with the
+                      lock as COND_WAIT takes it if a >= 4 */
+    MODEL_CNOTIFYALL,
+    MODEL_BWAIT, MODEL_BABORT, MODEL_BRESET,        /* barrier b(a) */
+    MODEL_LQPUT, MODEL_LQGET, MODEL_LQTRY, MODEL_LQCLOSE, /* the unbounded queue */
+    MODEL_FAWAIT, MODEL_FSET, MODEL_FERR, MODEL_FCANCEL, /* future f(a) */
+    MODEL_FRENEW,  /* async_future_destroy + async_future_init */
+    MODEL_FCB,     /* this slot's done callback onto f(a) */
+    MODEL_FCBREM,  /* async_done_callback_remove of this slot's callback */
+    MODEL_WAITT,   /* ASYNC_WAIT_TASKS over every other task ever spawned, return_when
+                      FIRST_COMPLETED + a */
     MODEL_NKINDS
 };
 
@@ -147,7 +223,9 @@ typedef struct {
     uint8_t ntasks;                /* slots in use, 1..MODEL_NT */
     uint8_t ninit;                 /* spawned by the driver at the start */
     uint8_t qcap[MODEL_NQ];
+    uint8_t qkind[MODEL_NQ];       /* MODEL_QFIFO, _QLIFO, _QPRIO */
     uint8_t sem0[MODEL_NS];
+    uint8_t bparties[MODEL_NB];    /* 1..3 */
     uint8_t run_mode;              /* 0: stepped, 1: async_run */
     uint8_t nops[MODEL_NT][MODEL_DEPTH][2];          /* [slot][depth][body/finally] */
     model_op ops[MODEL_NT][MODEL_DEPTH][2][MODEL_MAXOPS];
@@ -167,7 +245,18 @@ enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG
        MODEL_BUG_RUN_CANCELLED, /* a task cancelled before its first step runs it */
        MODEL_BUG_GROUP_EARLY, /* an interrupted group wait returns before its members end */
        MODEL_BUG_GROUP_NO_CANCEL, /* a member's failure cancels no other member */
-       MODEL_BUG_GROUP_LATE_NOTIFY /* a finish wakes its awaiting tasks before its groups */ };
+       MODEL_BUG_GROUP_LATE_NOTIFY, /* a finish wakes its awaiting tasks before its groups */
+       MODEL_BUG_COND_LIFO,     /* a notify wakes the newest condition waiter first */
+       MODEL_BUG_COND_UNLOCKED, /* a condition wait cut short returns without the lock */
+       MODEL_BUG_BARRIER_EARLY, /* a barrier lets its waiters go one party early */
+       MODEL_BUG_LIFO_OLDEST,   /* a LIFO queue hands out its oldest item */
+       MODEL_BUG_PRIO_UNSTABLE, /* a priority queue hands out equal keys newest first */
+       MODEL_BUG_LQUEUE_LIFO,   /* the unbounded queue hands out its newest item */
+       MODEL_BUG_FUTURE_REVERSE, /* a future wakes its waiters newest first */
+       MODEL_BUG_WAIT_ALL,      /* FIRST_COMPLETED waits for all the tasks */
+       MODEL_BUG_BAR_STALE      /* a waiter let go by abort/reset, cut short,
+                                 * leaves the next round too (async.h 0.5) */ };
+enum { MODEL_QFIFO = 0, MODEL_QLIFO, MODEL_QPRIO };
 
 /* Op outcomes beside async.h's codes. */
 #define MODEL_SKIP 100  /* op not applicable (e.g. await of a never-spawned task) */
@@ -177,7 +266,8 @@ enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG
 #define MODEL_UNWIND 1001
 
 enum { MODEL_EV_RESUME = 1, MODEL_EV_OP, MODEL_EV_FIN, MODEL_EV_END, MODEL_EV_KILL,
-       MODEL_EV_DEADLOCK };
+       MODEL_EV_DEADLOCK,
+       MODEL_EV_CB /* a done callback runs (task: its slot, a: the future) */ };
 
 typedef struct {
     uint64_t time;
@@ -202,10 +292,29 @@ static inline int model_maxops(int depth, int sec) {
     return depth == 0 ? (sec == 0 ? MODEL_MAXOPS : 3) : (sec == 0 ? 4 : 2);
 }
 
-static inline int model_is_wait(int kind) { return kind >= MODEL_YIELD && kind <= MODEL_SACQ; }
+/* One ASYNC__WAIT of async.h (a start, then a resume after each wake-up). */
+static inline int model_is_wait(int kind) {
+    return (kind >= MODEL_YIELD && kind <= MODEL_SACQ) || kind == MODEL_LACQ ||
+           kind == MODEL_BWAIT || kind == MODEL_LQGET || kind == MODEL_FAWAIT ||
+           kind == MODEL_WAITT;
+}
+static inline int model_is_wait_cond(int kind) {
+    return kind == MODEL_CWAIT || kind == MODEL_CWAITFOR;
+}
+/* Ops on a condition that take the lock unless the task holds it (and give
+ * it back after): the waits, and notifies with a >= 4 (`async with cond:
+ * cond.notify()`; the others notify without it, as a callback may). */
+static inline int model_is_locked(int kind, int a) {
+    return model_is_wait_cond(kind) ||
+           ((kind == MODEL_CNOTIFY || kind == MODEL_CNOTIFYALL) && a >= 4);
+}
+/* The condition an op names: c1 for one op in four, so that most meet on
+ * c0, while waiters of both still queue for the one lock. */
+static inline int model_cond_of(const model_op *op) { return op->a % 4 == 3 ? MODEL_NC - 1 : 0; }
 /* Ops that may run under ASYNC_WITH_TIMEOUT (op.tmo). */
-static inline int model_takes_tmo(int kind) {
-    return model_is_wait(kind) || kind == MODEL_GATHER || kind == MODEL_GWAIT;
+static inline int model_takes_tmo(int kind, int a) {
+    return model_is_wait(kind) || model_is_locked(kind, a) || kind == MODEL_GATHER ||
+           kind == MODEL_GWAIT;
 }
 
 /* RETURN's value: 0..4, or a failure (-1..-3) for a group it is a member of. */
@@ -222,15 +331,23 @@ static inline int model_arange(int kind, int ntasks) {
     case MODEL_ARM: case MODEL_DISARM: case MODEL_CALL: return 2;
     case MODEL_RET: return 8;
     case MODEL_RECYCLE: return MODEL_NQ;
+    case MODEL_CWAIT: case MODEL_CWAITFOR: return 4;       /* model_cond_of */
+    case MODEL_CNOTIFY: case MODEL_CNOTIFYALL: return 8;   /* ...and 4..7: with the lock */
+    case MODEL_BWAIT: case MODEL_BABORT: case MODEL_BRESET: return MODEL_NB;
+    case MODEL_FAWAIT: case MODEL_FSET: case MODEL_FERR: case MODEL_FCANCEL: case MODEL_FRENEW:
+    case MODEL_FCB:
+        return MODEL_NF;
+    case MODEL_WAITT: return 3;
     default: return 0;
     }
 }
 static inline int model_uses_d(int kind) {
-    return kind == MODEL_SLEEP || kind == MODEL_ARM || kind == MODEL_WAITFOR;
+    return kind == MODEL_SLEEP || kind == MODEL_ARM || kind == MODEL_WAITFOR ||
+           kind == MODEL_CWAITFOR || kind == MODEL_CNOTIFY || kind == MODEL_FERR;
 }
 
 /* Op kinds by weight; a byte picks one (the group ops come from another
- * byte: model_group_kind). */
+ * byte: model_sel_kind). */
 static inline int model_kind_table(int i, int *n) {
     static const unsigned char t[] = {
         MODEL_YIELD, MODEL_YIELD, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP, MODEL_SLEEP,
@@ -246,17 +363,63 @@ static inline int model_kind_table(int i, int *n) {
     return t[i];
 }
 
-/* The group ops are picked by the high bits of an op's fourth byte (the low
- * three give its timeout): 10 to 13 make it GROUP_SPAWN, 14 GROUP_WAIT,
- * anything else leaves the kind the first byte picked.  So a seed's case
- * from before the groups keeps its ops, but for the ~16% that became group
- * ops, and the planted-bug tests keep their budgets. */
+/* The primitives of 0.5 by weight, in families: the lock and conditions,
+ * barriers, the unbounded queue, futures, WAIT_TASKS (waits weigh more:
+ * they are where the orders are).  family < 0: all of them. */
+#define MODEL_NFAMILY 5
+static inline int model_kind_table2(int family, int i, int *n) {
+    static const unsigned char t[] = {
+        MODEL_LACQ, MODEL_LREL, MODEL_CWAIT, MODEL_CWAIT, MODEL_CWAIT, MODEL_CWAIT,
+        MODEL_CWAITFOR, MODEL_CWAITFOR, MODEL_CNOTIFY, MODEL_CNOTIFY, MODEL_CNOTIFY,
+        MODEL_CNOTIFY, MODEL_CNOTIFYALL, MODEL_CNOTIFYALL, /* 14 */
+        MODEL_BWAIT, MODEL_BWAIT, MODEL_BWAIT, MODEL_BWAIT, MODEL_BABORT, MODEL_BRESET, /* 20 */
+        MODEL_LQPUT, MODEL_LQPUT, MODEL_LQPUT, MODEL_LQGET, MODEL_LQGET, MODEL_LQGET,
+        MODEL_LQTRY, MODEL_LQCLOSE, /* 28 */
+        MODEL_FAWAIT, MODEL_FAWAIT, MODEL_FAWAIT, MODEL_FSET, MODEL_FSET, MODEL_FERR,
+        MODEL_FCANCEL, MODEL_FRENEW, MODEL_FRENEW, MODEL_FCB, MODEL_FCB, MODEL_FCBREM, /* 40 */
+        MODEL_WAITT, MODEL_WAITT, MODEL_WAITT};
+    static const unsigned char from[MODEL_NFAMILY + 1] = {0, 14, 20, 28, 40, sizeof t};
+    int lo = family < 0 ? 0 : from[family], hi = family < 0 ? (int)sizeof t : from[family + 1];
+    *n = hi - lo;
+    return t[lo + i];
+}
+
+/* The group ops and those of 0.5 are picked by the high bits of an op's
+ * fourth byte (the low three give its timeout): 10 to 13 make it
+ * GROUP_SPAWN, 14 GROUP_WAIT, 15 to 20 one of model_kind_table2;
+ * anything else leaves the kind the first byte picked from
+ * model_kind_table.  So a seed's case from before keeps most of its ops
+ * (the planted-bug tests keep their budgets), and every byte string is
+ * still a case.  Those of 0.5 need a partner to show anything (a notify
+ * for a wait, parties at a barrier, a put for a get, a setter for an
+ * await), so a case has a focus (a family, or none: MODEL_NFAMILY) that
+ * three first bytes in four pick from; the fourth picks from them all. */
 #define MODEL_GSEL_SPAWN 10u /* to 13 */
 #define MODEL_GSEL_WAIT 14u
-static inline int model_group_kind(unsigned b3) {
+#define MODEL_GSEL_NEW 15u   /* to 20 */
+/* A case's focus: conditions and futures (whose partners meet least
+ * often) twice as often as the others. */
+static inline int model_focus(unsigned b) {
+    static const unsigned char f[8] = {0, 0, 1, 2, 3, 3, 4, MODEL_NFAMILY};
+    return f[b % 8];
+}
+#define MODEL_GSEL_NNEW 6u
+static inline int model_sel_kind(unsigned b0, unsigned b3, int focus) {
     unsigned sel = (b3 >> 3) & 31u;
+    int n;
     if (sel == MODEL_GSEL_WAIT) return MODEL_GWAIT;
-    return sel >= MODEL_GSEL_SPAWN && sel < MODEL_GSEL_WAIT ? MODEL_GSPAWN : 0;
+    if (sel >= MODEL_GSEL_SPAWN && sel < MODEL_GSEL_WAIT) return MODEL_GSPAWN;
+    if (sel < MODEL_GSEL_NEW || sel >= MODEL_GSEL_NEW + MODEL_GSEL_NNEW) return 0;
+    if (b0 % 4 == 0 || focus >= MODEL_NFAMILY) focus = -1;
+    model_kind_table2(focus, 0, &n);
+    return model_kind_table2(focus, (int)(b0 / 4 % (unsigned)n), &n);
+}
+static inline int model_is_new_kind(int kind) { return kind >= MODEL_LACQ && kind < MODEL_NKINDS; }
+
+/* A barrier's parties: 1 lets every waiter through at once, so it is rarer. */
+static inline uint8_t model_parties(unsigned i) {
+    static const uint8_t p[4] = {2, 3, 1, 2};
+    return p[i % 4];
 }
 
 typedef struct { const uint8_t *p; size_t n, i; } model_rd;
@@ -265,16 +428,29 @@ static inline unsigned model_rd_byte(model_rd *r) { return r->i < r->n ? r->p[r-
 /* Bytes to a case.  Any byte string is valid; missing bytes read as 0. */
 static inline void model_case_decode(model_case *c, const uint8_t *data, size_t size) {
     model_rd r;
-    int k, d, s, i, n, ntab;
+    int k, d, s, i, n, ntab, focus;
     r.p = data;
     r.n = size;
     r.i = 0;
     memset(c, 0, sizeof *c);
     c->ntasks = (uint8_t)(1 + model_rd_byte(&r) % MODEL_NT);
     c->ninit = (uint8_t)(1 + model_rd_byte(&r) % c->ntasks);
-    for (i = 0; i < MODEL_NQ; i++) c->qcap[i] = (uint8_t)(1 + model_rd_byte(&r) % MODEL_QCAPMAX);
-    for (i = 0; i < MODEL_NS; i++) c->sem0[i] = (uint8_t)(model_rd_byte(&r) % 3);
-    c->run_mode = (uint8_t)(model_rd_byte(&r) % 4 == 3);
+    /* a queue's kind and a barrier's parties ride on the bytes of the
+     * capacities and semaphores (the rest of a case does not move) */
+    for (i = 0; i < MODEL_NQ; i++) {
+        unsigned b = model_rd_byte(&r);
+        c->qcap[i] = (uint8_t)(1 + b % MODEL_QCAPMAX);
+        c->qkind[i] = (uint8_t)(b / MODEL_QCAPMAX % 3);
+    }
+    for (i = 0; i < MODEL_NS; i++) {
+        unsigned b = model_rd_byte(&r);
+        c->sem0[i] = (uint8_t)(b % 3);
+        if (i < MODEL_NB) c->bparties[i] = model_parties(b / 3 % 4);
+    }
+    for (i = MODEL_NS; i < MODEL_NB; i++) c->bparties[i] = 2;
+    n = (int)model_rd_byte(&r);
+    c->run_mode = (uint8_t)(n % 4 == 3);
+    focus = model_focus((unsigned)n / 4);
     model_kind_table(0, &ntab);
     for (k = 0; k < c->ntasks; k++)
         for (d = 0; d < MODEL_DEPTH; d++)
@@ -285,7 +461,7 @@ static inline void model_case_decode(model_case *c, const uint8_t *data, size_t 
                     model_op *op = &c->ops[k][d][s][i];
                     unsigned b0 = model_rd_byte(&r), b1 = model_rd_byte(&r);
                     unsigned b2 = model_rd_byte(&r), b3 = model_rd_byte(&r);
-                    int range = model_group_kind(b3);
+                    int range = model_sel_kind(b0, b3, focus);
                     op->kind = (uint8_t)(range ? range
                                                : model_kind_table((int)(b0 % (unsigned)ntab), &ntab));
                     range = model_arange(op->kind, c->ntasks);
@@ -294,7 +470,7 @@ static inline void model_case_decode(model_case *c, const uint8_t *data, size_t 
                         c->ninit < c->ntasks) /* half of them: a slot not spawned at the start */
                         op->a = (uint8_t)(c->ninit + b1 % (unsigned)(c->ntasks - c->ninit));
                     op->d = (uint8_t)(model_uses_d(op->kind) ? b2 % 5 : 0);
-                    op->tmo = (uint8_t)(model_takes_tmo(op->kind) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
+                    op->tmo = (uint8_t)(model_takes_tmo(op->kind, op->a) && b3 % 8 >= 5 ? b3 % 8 - 4 : 0);
                 }
             }
 }
@@ -302,26 +478,36 @@ static inline void model_case_decode(model_case *c, const uint8_t *data, size_t 
 /* A case to bytes that decode to it again (for reproductions). */
 static inline size_t model_case_encode(const model_case *c, uint8_t *buf, size_t cap) {
     size_t n = 0;
-    int k, d, s, i, j, ntab;
+    int k, d, s, i, j, ntab, ntab2;
 #define MODEL__PUT(v) do { if (n < cap) buf[n] = (uint8_t)(v); n++; } while (0)
     MODEL__PUT(c->ntasks - 1);
     MODEL__PUT(c->ninit - 1);
-    for (i = 0; i < MODEL_NQ; i++) MODEL__PUT(c->qcap[i] - 1);
-    for (i = 0; i < MODEL_NS; i++) MODEL__PUT(c->sem0[i]);
+    for (i = 0; i < MODEL_NQ; i++) MODEL__PUT(c->qcap[i] - 1 + MODEL_QCAPMAX * c->qkind[i]);
+    for (i = 0; i < MODEL_NS; i++) {
+        for (j = 0; i < MODEL_NB && j < 3 && model_parties(j) != c->bparties[i]; j++) {
+        }
+        MODEL__PUT(c->sem0[i] + (i < MODEL_NB ? 3 * j : 0));
+    }
     MODEL__PUT(c->run_mode ? 3 : 0);
     model_kind_table(0, &ntab);
+    model_kind_table2(-1, 0, &ntab2);
     for (k = 0; k < c->ntasks; k++)
         for (d = 0; d < MODEL_DEPTH; d++)
             for (s = 0; s < 2; s++) {
                 MODEL__PUT(c->nops[k][d][s]);
                 for (i = 0; i < c->nops[k][d][s]; i++) {
                     const model_op *op = &c->ops[k][d][s][i];
-                    unsigned sel = op->kind == MODEL_GSPAWN  ? MODEL_GSEL_SPAWN
-                                   : op->kind == MODEL_GWAIT ? MODEL_GSEL_WAIT
-                                                             : 0u;
-                    for (j = 0; !sel && j < ntab && model_kind_table(j, &ntab) != op->kind; j++) {
-                    }
-                    MODEL__PUT(sel ? 0 : j);
+                    unsigned sel = op->kind == MODEL_GSPAWN          ? MODEL_GSEL_SPAWN
+                                   : op->kind == MODEL_GWAIT         ? MODEL_GSEL_WAIT
+                                   : model_is_new_kind(op->kind) ? MODEL_GSEL_NEW
+                                                                     : 0u;
+                    if (sel == MODEL_GSEL_NEW) /* 0 mod 4: from them all, whatever the focus */
+                        for (j = 0; j < ntab2 && model_kind_table2(-1, j, &ntab2) != op->kind; j++) {
+                        }
+                    else
+                        for (j = 0; !sel && j < ntab && model_kind_table(j, &ntab) != op->kind; j++) {
+                        }
+                    MODEL__PUT(sel == MODEL_GSEL_NEW ? 4 * j : sel ? 0 : j);
                     MODEL__PUT(op->a);
                     MODEL__PUT(op->d);
                     MODEL__PUT((sel << 3) | (op->tmo ? op->tmo + 4u : 0u));
@@ -355,7 +541,11 @@ static inline const char *model_kind_name(int kind) {
         "SPAWN", "CANCEL", "TRY_PUT", "TRY_GET", "CLOSE", "EVENT_SET", "EVENT_CLEAR",
         "SEM_RELEASE", "SEM_TRY", "TIMEOUT_ARM", "TIMEOUT_DISARM", "RETURN", "CALL",
         "WAIT_FOR", "NEXT", "YIELD_VALUE", "GEN_CLOSE", "RECYCLE", "GATHER", "GROUP_SPAWN",
-        "GROUP_WAIT"};
+        "GROUP_WAIT", "LOCK_ACQUIRE", "LOCK_RELEASE", "COND_WAIT", "COND_WAIT_FOR",
+        "COND_NOTIFY", "COND_NOTIFY_ALL", "BARRIER_WAIT", "BARRIER_ABORT", "BARRIER_RESET",
+        "LQUEUE_PUT", "LQUEUE_GET", "LQUEUE_TRY_GET", "LQUEUE_CLOSE", "FUTURE_AWAIT",
+        "FUTURE_SET_RESULT", "FUTURE_SET_ERROR", "FUTURE_CANCEL", "FUTURE_RENEW",
+        "FUTURE_ADD_DONE_CALLBACK", "DONE_CALLBACK_REMOVE", "WAIT_TASKS"};
     return kind >= 0 && kind < MODEL_NKINDS ? names[kind] : "?";
 }
 
@@ -380,6 +570,25 @@ static inline int model_op_format(char *buf, size_t n, const model_op *op) {
     case MODEL_RET: w = snprintf(buf, n, "%s %d", k, model_ret_value(op->a)); break;
     case MODEL_CALL: w = snprintf(buf, n, "%s%s child", op->a ? "SHIELDED " : "", k); break;
     case MODEL_WAITFOR: w = snprintf(buf, n, "%s %ds child", k, op->d); break;
+    case MODEL_CWAIT: w = snprintf(buf, n, "%s c%d", k, model_cond_of(op)); break;
+    case MODEL_CWAITFOR:
+        w = snprintf(buf, n, "%s c%d (%d more notifies)", k, model_cond_of(op), op->d % 3);
+        break;
+    case MODEL_CNOTIFY: case MODEL_CNOTIFYALL:
+        w = snprintf(buf, n, "%s%s c%d", op->a >= 4 ? "locked " : "", k, model_cond_of(op));
+        if (op->kind == MODEL_CNOTIFY && w >= 0 && (size_t)w < n)
+            w += snprintf(buf + w, n - (size_t)w, " %d", 1 + op->d % 2);
+        break;
+    case MODEL_BWAIT: case MODEL_BABORT: case MODEL_BRESET:
+        w = snprintf(buf, n, "%s b%d", k, op->a); break;
+    case MODEL_FAWAIT: case MODEL_FSET: case MODEL_FCANCEL: case MODEL_FRENEW: case MODEL_FCB:
+        w = snprintf(buf, n, "%s f%d", k, op->a); break;
+    case MODEL_FERR: w = snprintf(buf, n, "%s f%d %d", k, op->a, -(1 + op->d % 3)); break;
+    case MODEL_WAITT:
+        w = snprintf(buf, n, "%s others %s", k,
+                     op->a == 0 ? "FIRST_COMPLETED" : op->a == 1 ? "FIRST_EXCEPTION"
+                                                                 : "ALL_COMPLETED");
+        break;
     default: w = snprintf(buf, n, "%s", k); break;
     }
     if (op->tmo && w >= 0 && (size_t)w < n)
@@ -404,9 +613,13 @@ static inline void model_case_print(FILE *f, const model_case *c) {
     size_t n;
     fprintf(f, "  %d task(s), t0..t%d spawned at the start; queue capacities", c->ntasks,
             c->ninit - 1);
-    for (i = 0; i < MODEL_NQ; i++) fprintf(f, " q%d=%d", i, c->qcap[i]);
+    for (i = 0; i < MODEL_NQ; i++)
+        fprintf(f, " q%d=%d%s", i, c->qcap[i],
+                c->qkind[i] == MODEL_QLIFO ? " (LIFO)" : c->qkind[i] == MODEL_QPRIO ? " (priority)" : "");
     fprintf(f, "; semaphores");
     for (i = 0; i < MODEL_NS; i++) fprintf(f, " s%d=%d", i, c->sem0[i]);
+    fprintf(f, "; barrier parties");
+    for (i = 0; i < MODEL_NB; i++) fprintf(f, " b%d=%d", i, c->bparties[i]);
     fprintf(f, "; %s\n", c->run_mode ? "async_run" : "stepped");
     for (k = 0; k < c->ntasks; k++) {
         fprintf(f, "  t%d:\n", k);
@@ -451,7 +664,20 @@ struct model_fs {
     async_timeout wtmo[2];  /* WITH_TIMEOUT and WAIT_FOR, per section */
     async_group grp;        /* GROUP_SPAWN / GROUP_WAIT: this frame's group */
     async_waiter gw[MODEL_NT];
+    size_t bidx;            /* BARRIER_WAIT's index */
+    async_qlink *lgot;      /* LQUEUE_GET's item */
+    int own, lst, target;   /* COND_WAIT(_FOR): the lock was held before; how taking it
+                               ended; the notify count WAIT_FOR waits for */
+    async_wait ws;          /* WAIT_TASKS: over wt[0..wn) */
+    async_waiter ww[MODEL_NT];
+    async_task *wt[MODEL_NT];
+    size_t wn;
 };
+
+/* An item of the unbounded queue: its link, and its number.  Slot k's done
+ * callback, and what it needs to record that it ran. */
+typedef struct { async_qlink link; int id; } model_litem;
+typedef struct { async_done_callback cb; struct model_ctx *x; int k, f; } model_cb;
 
 enum { MODEL_W_IDLE = 0, MODEL_W_READY, MODEL_W_SLEEP, MODEL_W_WAIT, MODEL_W_DONE };
 enum { MODEL_SC_IDLE = 0, MODEL_SC_HEAP, MODEL_SC_FIRED };
@@ -467,8 +693,13 @@ typedef struct {
     int armed[2];
     int begun;             /* its first statement ran (the group is set up) */
     int endwait;           /* at the group wait that ends its finally section */
+    int own, lst, target, cstage; /* COND_WAIT(_FOR) (model_m_cond_run) */
+    int bidx;              /* BARRIER_WAIT's index */
     intptr_t result;
 } model_m_frame;
+/* WAIT_TASKS of a frame (async_wait): its tasks (slots), how many it saw
+ * done, the first it saw failing (slot + 1), return_when. */
+typedef struct { int n, ids[MODEL_NT], done, failed, when; } model_m_wset;
 typedef struct { int level, state, expired, paused; uint64_t deadline; } model_m_scope;
 /* A gather in progress (async_gather_fn, one frame below the task's). */
 typedef struct { int n, i, fin, phase, cancelled, ids[MODEL_NT]; } model_m_gather;
@@ -493,8 +724,27 @@ enum { MODEL_GS_FAIL,       /* a member failed */
        MODEL_GS_FOREIGN,    /* a group cancels all while an ended member's slot runs again
                                (and leaves that task alone) */
        MODEL_GS_N };
+/* What the primitives of 0.5 went through (the coverage test). */
+enum { MODEL_XS_COND_MORPH,  /* a notified waiter queued behind the lock's holder */
+       MODEL_XS_COND_HANDED, /* a notify handed the free lock to its waiter */
+       MODEL_XS_COND_RELOCK, /* a condition wait cut short queued for the lock */
+       MODEL_XS_BAR_TRIP,    /* a barrier of two or more parties let them go */
+       MODEL_XS_BAR_BROKEN,  /* a waiter saw its barrier aborted or reset */
+       MODEL_XS_BAR_LEAVE,   /* a waiter cut short left the barrier */
+       MODEL_XS_PRIO_TIE,    /* a put met an equal key in a priority queue */
+       MODEL_XS_LIFO_NEWEST, /* a put went above older items in a LIFO queue */
+       MODEL_XS_LQ_HANDED,   /* an unbounded queue's item went to a waiting getter */
+       MODEL_XS_FUT_WAKE,    /* a future's completion woke a task */
+       MODEL_XS_CB_RUN,      /* a done callback ran */
+       MODEL_XS_WAIT_FIRST,  /* FIRST_COMPLETED returned with tasks still pending */
+       MODEL_XS_WAIT_EXC,    /* FIRST_EXCEPTION returned on a failure, tasks pending */
+       MODEL_XS_WAIT_TMO,    /* a WAIT_TASKS timed out */
+       MODEL_XS_BAR_STALE,   /* a waiter let go by abort or reset was cut short */
+       MODEL_XS_N };
 typedef struct {
     int ever, live, cancel, granted, shield, where, list, spawns;
+    int released; /* woken by a barrier's abort or reset (ASYNC__T_RELEASED) */
+    int notified; /* notified by a condition (the same flag in async.h) */
     int peer_cancelled;  /* the awaited task that woke it ended cancelled */
     int budget_yield;    /* yielded at a wait's start, its budget spent */
     int started;         /* this incarnation ran its first step */
@@ -522,6 +772,16 @@ typedef struct {
     long semv[MODEL_NS];
     model_m_group grp[MODEL_NT][MODEL_DEPTH];
     long gstat[MODEL_GS_N];
+    int lv, lheld, lowner; /* the lock: its semaphore's value and permits handed
+                              over, the slot that owns it (-1: none) */
+    int cval[MODEL_NC];    /* notifies of each condition (WAIT_FOR's predicate) */
+    int bcount[MODEL_NB], bbroken[MODEL_NB];
+    int lqitem[MODEL_LQMAX], lqn, lqheld, lqclosed;
+    int fstate[MODEL_NF], fresult[MODEL_NF], ferror[MODEL_NF];
+    int cbstate[MODEL_NT], cbfut[MODEL_NT]; /* 0 idle, 1 on the future, 2 scheduled */
+    int ncb;               /* callbacks scheduled */
+    model_m_wset ws[MODEL_NT][MODEL_DEPTH];
+    long xstat[MODEL_XS_N];
     unsigned budget;       /* waits left to the running task in this step */
     long budget_yields;    /* (how often a budget ran out: the coverage test) */
 } model_m;
@@ -534,14 +794,23 @@ typedef struct model_ctx {
     async_task task[MODEL_NT];
     model_fs fs[MODEL_NT][MODEL_DEPTH];
     async_queue q[MODEL_NQ];
-    int qbuf[MODEL_NQ][MODEL_QCAPMAX];
+    unsigned char qbuf[MODEL_NQ][ASYNC_PRIORITY_QUEUE_BYTES(MODEL_QCAPMAX, sizeof(int))];
     async_event ev[MODEL_NE];
     async_semaphore sem[MODEL_NS];
+    async_lock lock;
+    async_condition cond[MODEL_NC];
+    int cval[MODEL_NC];
+    async_barrier bar[MODEL_NB];
+    async_lqueue lq;
+    model_litem litem[MODEL_MAXITEMS]; /* item id's storage (not cleared: put writes it) */
+    async_future fut[MODEL_NF];
+    model_cb cbs[MODEL_NT];
     int spawns[MODEL_NT], finishes[MODEL_NT], counted[MODEL_NT], ends[MODEL_NT];
     int started[MODEL_NT];   /* the current incarnation ran its first step */
     int unstarted[MODEL_NT]; /* incarnations that ended before a first step */
     int next_item;
-    unsigned char item[MODEL_MAXITEMS]; /* 0: not stored, 1+q: in queue q, 255: got */
+    unsigned char item[MODEL_MAXITEMS]; /* 0: not stored, 1+q: in queue q (MODEL_NQ:
+                                           the unbounded one), 255: got */
     uint64_t last_now;
     model_ev rev[MODEL_MAXEV];
     int nrev;
@@ -582,6 +851,8 @@ static inline const char *model_status_name(int st) {
     case ASYNC_ECLOSED: return "ECLOSED";
     case ASYNC_EAGAIN: return "EAGAIN";
     case ASYNC_EXHAUSTED: return "EXHAUSTED";
+    case ASYNC_EBROKEN: return "EBROKEN";
+    case ASYNC_EINVAL: return "EINVAL";
     case MODEL_MISUSE: return "misuse caught";
     case ASYNC_EDEADLK: return "EDEADLK";
     case MODEL_SKIP: return "skipped";
@@ -607,6 +878,8 @@ static inline int model_ev_format(char *buf, size_t n, const model_ev *e) {
         return snprintf(buf, n, "%s driver cancels t%d -> %d", t, e->task, e->c);
     case MODEL_EV_DEADLOCK:
         return snprintf(buf, n, "%s deadlock with %d task(s) pending", t, e->c);
+    case MODEL_EV_CB:
+        return snprintf(buf, n, "%s t%d's done callback on f%d runs", t, e->task, e->a);
     case MODEL_EV_OP: {
         const char *st = model_status_name(e->c);
         char sb[24];
@@ -734,12 +1007,64 @@ static inline void model_real_group_op(model_fs *s, int st) {
  * (idx: one past the section's last op). */
 static const model_op model_op_end_gwait = {MODEL_GWAIT, 0, 0, 0};
 
+/* A priority queue's key: few values, so that equal keys meet and put
+ * order decides. */
+static inline int model_qkey(int v) { return v % 2; }
+static int model_qcmp(const void *a, const void *b) {
+    int u, v;
+    memcpy(&u, a, sizeof u);
+    memcpy(&v, b, sizeof v);
+    return model_qkey(u) - model_qkey(v);
+}
+
+static inline void model_real_qinit(model_ctx *x, int q) {
+    async_queue *qq = &x->q[q];
+    size_t cap = x->c->qcap[q];
+    if (x->c->qkind[q] == MODEL_QLIFO)
+        async_lifo_queue_init(qq, x->qbuf[q], cap, sizeof(int));
+    else if (x->c->qkind[q] == MODEL_QPRIO)
+        async_priority_queue_init(qq, x->qbuf[q], cap, sizeof(int), model_qcmp);
+    else
+        async_queue_init(qq, x->qbuf[q], cap, sizeof(int));
+}
+
+/* The items in a queue in the order gets would take them (the model keeps
+ * its queues in that order): a ring read from the oldest or the newest, or
+ * a priority queue's heap sorted by key and put number.  Their number. */
+static inline int model_real_qitems(const async_queue *qq, int *out) {
+    int n = qq->count < MODEL_QCAPMAX ? (int)qq->count : MODEL_QCAPMAX, i, j;
+    uint64_t seq[MODEL_QCAPMAX];
+    for (i = 0; i < n; i++) {
+        int v;
+        uint64_t sq = 0;
+        if (qq->order == ASYNC__Q_PRIORITY) {
+            const unsigned char *p = qq->buf + (size_t)i * (qq->size + 8u);
+            memcpy(&v, p, sizeof v);
+            memcpy(&sq, p + qq->size, sizeof sq);
+        } else {
+            size_t pos = qq->order == ASYNC__Q_LIFO ? qq->head + qq->count - 1 - (size_t)i
+                                                    : qq->head + (size_t)i;
+            memcpy(&v, qq->buf + (pos % qq->cap) * qq->size, sizeof v);
+        }
+        for (j = i; j > 0 && qq->order == ASYNC__Q_PRIORITY &&
+                    (model_qkey(v) < model_qkey(out[j - 1]) ||
+                     (model_qkey(v) == model_qkey(out[j - 1]) && sq < seq[j - 1]));
+             j--) {
+            out[j] = out[j - 1];
+            seq[j] = seq[j - 1];
+        }
+        out[j] = v;
+        seq[j] = sq;
+    }
+    return n;
+}
+
 /* Destroy queue q and initialise it again; the items it held are dropped
  * (by the program's choice: not lost). */
 static inline int model_real_recycle(model_ctx *x, int q) {
     jmp_buf jb;
     async_queue *qq = &x->q[q];
-    size_t i;
+    int i, n, v[MODEL_QCAPMAX];
     if (setjmp(jb)) {
         model_catch = NULL;
         return MODEL_MISUSE;
@@ -747,13 +1072,40 @@ static inline int model_real_recycle(model_ctx *x, int q) {
     model_catch = &jb;
     async_queue_destroy(qq);
     model_catch = NULL;
-    for (i = 0; i < qq->count; i++) {
-        int v;
-        memcpy(&v, qq->buf + ((qq->head + i) % qq->cap) * qq->size, sizeof v);
-        if (v > 0 && v < MODEL_MAXITEMS) x->item[v] = 254;
-    }
-    async_queue_init(qq, x->qbuf[q], x->c->qcap[q], sizeof(int));
+    n = model_real_qitems(qq, v);
+    for (i = 0; i < n; i++)
+        if (v[i] > 0 && v[i] < MODEL_MAXITEMS) x->item[v[i]] = 254;
+    model_real_qinit(x, q);
     return ASYNC_OK;
+}
+
+/* async_future_destroy + async_future_init (refused while anything waits). */
+static inline int model_real_frenew(model_ctx *x, int f) {
+    jmp_buf jb;
+    if (setjmp(jb)) {
+        model_catch = NULL;
+        return MODEL_MISUSE;
+    }
+    model_catch = &jb;
+    async_future_destroy(&x->fut[f]);
+    model_catch = NULL;
+    return async_future_init(&x->fut[f], &x->loop);
+}
+
+/* What FUTURE_SET_RESULT sets, and FUTURE_SET_ERROR's code. */
+static inline int model_fset_value(int task, int depth, int idx) {
+    return 3000 + 100 * task + 10 * depth + idx;
+}
+static inline int model_ferr_code(const model_op *op) { return -(1 + op->d % 3); }
+
+/* A done callback: the trace shows when it runs. */
+static void model_cb_fn(async_loop *loop, void *arg) {
+    model_cb *cb = (model_cb *)arg;
+    (void)loop;
+    model_push(cb->x, 1, MODEL_EV_CB, cb->k, 0, 0, cb->f, 0, 0, 0, 0, 0);
+}
+static inline int model_real_cb_busy(const model_cb *cb) {
+    return cb->cb.w.node.where == ASYNC__W_WAITING || async_handle_pending(&cb->cb.h);
 }
 
 static inline intptr_t model_yield_value(int task, int depth, int idx) {
@@ -771,6 +1123,16 @@ static inline void model_real_gather_tasks(model_fs *s) {
 /* The child, driven as a generator, has finished (or was never started). */
 static inline int model_child_done(const model_fs *s) {
     return s->child->frame.pc == ASYNC__PC_DONE;
+}
+
+/* A notify, or notify_all; its count (the predicate of WAIT_FOR) first. */
+static inline int model_real_notify(model_fs *s) {
+    int c = model_cond_of(s->op), v = ++s->x->cval[c];
+    if (s->op->kind == MODEL_CNOTIFY)
+        async_condition_notify(&s->x->cond[c], (size_t)(1 + s->op->d % 2));
+    else
+        async_condition_notify_all(&s->x->cond[c]);
+    return v;
 }
 
 static inline void model_real_plain(model_fs *s) {
@@ -799,18 +1161,87 @@ static inline void model_real_plain(model_fs *s) {
     case MODEL_ECLEAR: async_event_clear(&x->ev[a]); break;
     case MODEL_SREL: async_semaphore_release(&x->sem[a]); break;
     case MODEL_STRY: rc = async_semaphore_try_acquire(&x->sem[a]); break;
+    case MODEL_CNOTIFY: case MODEL_CNOTIFYALL: v = model_real_notify(s); break;
+    case MODEL_BABORT: async_barrier_abort(&x->bar[a]); break;
+    case MODEL_BRESET: async_barrier_reset(&x->bar[a]); break;
+    case MODEL_LQPUT:
+        v = ++x->next_item;
+        if (v >= MODEL_MAXITEMS || async_lqueue_size(&x->lq) >= MODEL_LQMAX) {
+            rc = MODEL_SKIP;
+            break;
+        }
+        x->litem[v].id = v;
+        rc = async_lqueue_put(&x->lq, &x->litem[v].link);
+        if (rc == ASYNC_OK) model_item_put(x, v, MODEL_NQ);
+        break;
+    case MODEL_LQTRY: {
+        async_qlink *l = NULL;
+        rc = async_lqueue_try_get(&x->lq, &l);
+        if (rc == ASYNC_OK) {
+            v = ASYNC_CONTAINER_OF(l, model_litem, link)->id;
+            model_item_got(x, v, MODEL_NQ);
+        }
+        break;
+    }
+    case MODEL_LQCLOSE: async_lqueue_close(&x->lq); break;
+    case MODEL_FSET:
+        v = model_fset_value(s->task, s->depth, s->idx);
+        rc = async_future_set_result(&x->fut[a], v);
+        break;
+    case MODEL_FERR: rc = async_future_set_error(&x->fut[a], model_ferr_code(s->op)); break;
+    case MODEL_FCANCEL: rc = async_future_cancel(&x->fut[a]); break;
+    case MODEL_FRENEW: rc = model_real_frenew(x, a); break;
+    case MODEL_FCB:
+        if (model_real_cb_busy(&x->cbs[s->task])) {
+            rc = MODEL_SKIP;
+            break;
+        }
+        x->cbs[s->task].f = a;
+        rc = async_future_add_done_callback(&x->fut[a], &x->cbs[s->task].cb, model_cb_fn,
+                                            &x->cbs[s->task]);
+        break;
+    case MODEL_FCBREM: rc = async_done_callback_remove(&x->cbs[s->task].cb); break;
     default: rc = MODEL_SKIP; break;
     }
     model_real_op(s, rc, v, -1, aux);
 }
 
 static inline int model_real_skip_wait(model_fs *s) {
+    if (s->op->kind == MODEL_LACQ) return s->x->lock.owner == &s->x->task[s->task];
     return s->op->kind == MODEL_AWAIT && (s->op->a == s->task || !s->x->spawns[s->op->a]);
+}
+
+/* WAIT_TASKS' tasks, like GATHER's: every other slot ever spawned. */
+static inline void model_real_wait_tasks(model_fs *s) {
+    int j;
+    s->wn = 0;
+    for (j = 0; j < s->x->c->ntasks; j++)
+        if (j != s->task && s->x->spawns[j]) s->wt[s->wn++] = &s->x->task[j];
 }
 
 static inline void model_real_pre_wait(model_fs *s) {
     if (s->op->kind == MODEL_PUT) s->item = ++s->x->next_item;
+    if (s->op->kind == MODEL_WAITT) model_real_wait_tasks(s);
     s->got = 0;
+    s->lgot = NULL;
+    s->bidx = 99;
+}
+
+/* What WAIT_TASKS reports beside its status and ws.done: which of the
+ * slots are done (bits), and the first it saw failing (+1, times 256). */
+static inline int model_real_wait_aux(model_fs *s) {
+    int aux = 0;
+    size_t i;
+    for (i = 0; i < s->wn; i++)
+        if (async_task_done(s->wt[i])) aux |= 1 << model_real_slot(s->x, s->wt[i]);
+    return aux | (model_real_slot(s->x, s->ws.first_failed) + 1) << 8;
+}
+
+/* Before COND_WAIT(_FOR): was the lock held, and the notifies to wait for. */
+static inline void model_real_cond_pre(model_fs *s) {
+    s->own = s->x->lock.owner == &s->x->task[s->task];
+    s->lst = ASYNC_OK;
+    s->target = s->x->cval[model_cond_of(s->op)] + s->op->d % 3;
 }
 
 static inline void model_real_post_wait(model_fs *s, int st) {
@@ -829,6 +1260,23 @@ static inline void model_real_post_wait(model_fs *s, int st) {
     } else if (s->op->kind == MODEL_AWAIT) {
         value = (int)async_task_result(&x->task[a]);
         aux = async_task_state(&x->task[a]);
+    } else if (s->op->kind == MODEL_LACQ) {
+        aux = x->lock.owner == &x->task[s->task];
+    } else if (s->op->kind == MODEL_BWAIT) {
+        value = st == ASYNC_OK ? (int)s->bidx : -1;
+    } else if (s->op->kind == MODEL_LQGET) {
+        if (st == ASYNC_OK && s->lgot) {
+            value = ASYNC_CONTAINER_OF(s->lgot, model_litem, link)->id;
+            model_item_got(x, value, MODEL_NQ);
+        } else if (st == ASYNC_OK || s->lgot) {
+            model_fail(x, "invariant: LQUEUE_GET ended with %d and item %p", st,
+                       (void *)s->lgot);
+        }
+    } else if (s->op->kind == MODEL_FAWAIT) {
+        value = (int)async_future_result(&x->fut[a]);
+    } else if (s->op->kind == MODEL_WAITT) {
+        value = (int)s->ws.done;
+        aux = model_real_wait_aux(s);
     }
     model_real_op(s, st, value, expired, aux);
 }
@@ -855,8 +1303,43 @@ static inline void model_real_post_wait(model_fs *s, int st) {
             ASYNC_QUEUE_GET(&(s)->x->q[(s)->op->a], &(s)->got);               \
         } else if ((s)->op->kind == MODEL_EWAIT) {                            \
             ASYNC_EVENT_WAIT(&(s)->x->ev[(s)->op->a]);                        \
+        } else if ((s)->op->kind == MODEL_LACQ) {                             \
+            ASYNC_LOCK_ACQUIRE(&(s)->x->lock);                                \
+        } else if ((s)->op->kind == MODEL_BWAIT) {                            \
+            ASYNC_BARRIER_WAIT(&(s)->x->bar[(s)->op->a], &(s)->bidx);         \
+        } else if ((s)->op->kind == MODEL_LQGET) {                            \
+            ASYNC_LQUEUE_GET(&(s)->x->lq, &(s)->lgot);                        \
+        } else if ((s)->op->kind == MODEL_FAWAIT) {                           \
+            ASYNC_FUTURE_AWAIT(&(s)->x->fut[(s)->op->a]);                     \
+        } else if ((s)->op->kind == MODEL_WAITT) {                            \
+            ASYNC_WAIT_TASKS(&(s)->ws, (s)->ww, (s)->wt, (s)->wn,             \
+                             ASYNC_FIRST_COMPLETED + (s)->op->a);             \
         } else {                                                              \
             ASYNC_SEM_ACQUIRE(&(s)->x->sem[(s)->op->a]);                      \
+        }                                                                     \
+    } while (0)
+
+/* COND_WAIT(_FOR) and a locked notify: take the lock unless it is held,
+ * wait on the condition (async.h gives the lock back before it returns,
+ * whatever the status) or notify, and release the lock if it was taken
+ * here.  One timeout covers it all. */
+#define MODEL__COND(s)                                                        \
+    do {                                                                      \
+        if (!(s)->own) {                                                      \
+            ASYNC_LOCK_ACQUIRE(&(s)->x->lock);                                \
+            (s)->lst = ASYNC_STATUS();                                        \
+        }                                                                     \
+        if ((s)->lst == ASYNC_OK) {                                           \
+            if ((s)->op->kind == MODEL_CWAIT) {                               \
+                ASYNC_COND_WAIT(&(s)->x->cond[model_cond_of((s)->op)]);       \
+            } else if ((s)->op->kind == MODEL_CWAITFOR) {                     \
+                ASYNC_COND_WAIT_FOR(&(s)->x->cond[model_cond_of((s)->op)],    \
+                                    (s)->x->cval[model_cond_of((s)->op)] >=   \
+                                        (s)->target);                         \
+            } else {                                                          \
+                model_real_notify(s);                                         \
+            }                                                                 \
+            if (!(s)->own) ASYNC_LOCK_RELEASE(&(s)->x->lock);                 \
         }                                                                     \
     } while (0)
 
@@ -876,6 +1359,30 @@ static inline void model_real_post_wait(model_fs *s, int st) {
                     MODEL__WAIT(s);                                           \
                 }                                                             \
                 model_real_post_wait((s), ASYNC_STATUS());                    \
+            }                                                                 \
+        } else if (model_is_locked((s)->op->kind, (s)->op->a)) {              \
+            model_real_cond_pre(s);                                           \
+            if ((s)->op->tmo) {                                               \
+                ASYNC_WITH_TIMEOUT(&(s)->wtmo[(s)->sec],                      \
+                                   (double)((s)->op->tmo - 1), MODEL__COND(s)); \
+            } else {                                                          \
+                MODEL__COND(s);                                               \
+            }                                                                 \
+            /* (a notify waits on nothing: ASYNC_STATUS() is the last wait's) */ \
+            model_real_op((s), model_is_wait_cond((s)->op->kind) ? ASYNC_STATUS() \
+                                                                 : (s)->lst,    \
+                          (s)->lst,                                           \
+                          (s)->op->tmo                                        \
+                              ? async_timeout_expired(&(s)->wtmo[(s)->sec])   \
+                              : -1,                                           \
+                          10 * (s)->own + ((s)->x->lock.owner ==              \
+                                           &(s)->x->task[(s)->task]));        \
+        } else if ((s)->op->kind == MODEL_LREL) {                             \
+            if ((s)->x->lock.owner != &(s)->x->task[(s)->task]) {             \
+                model_real_op((s), MODEL_SKIP, 0, -1, 0);                     \
+            } else {                                                          \
+                ASYNC_LOCK_RELEASE(&(s)->x->lock);                            \
+                model_real_op((s), ASYNC_OK, 0, -1, 0);                       \
             }                                                                 \
         } else if ((s)->op->kind == MODEL_GATHER) {                           \
             model_real_gather_tasks(s);                                       \
@@ -1020,6 +1527,10 @@ static int model_fn(async_task *task, void *arg) {
         ASYNC_GROUP_WAIT(&s->grp);
         model_real_group_op(s, ASYNC_STATUS());
     }
+    /* A task that ends holding the lock gives it back: a lock left taken
+     * would stall the rest of the case, and a later incarnation of the
+     * slot would pass for its owner. */
+    if (s->depth == 0 && s->x->lock.owner == task) ASYNC_LOCK_RELEASE(&s->x->lock);
     if (s->depth == 0) s->x->ends[s->task]++;
     model_push(s->x, 1, MODEL_EV_END, s->task, s->depth, 1, 0, 0, ASYNC_CANCELLED(),
                (int)s->frame.result, 0, 0);
@@ -1076,6 +1587,8 @@ static inline void model_m_park(model_ctx *x, int k, int list) {
         return;
     }
     x->m.t[k].granted = 0;
+    x->m.t[k].released = 0;
+    x->m.t[k].notified = 0;
     x->m.t[k].where = MODEL_W_WAIT;
     x->m.t[k].list = list;
     l->id[l->n++] = k;
@@ -1092,25 +1605,50 @@ static inline void model_m_list_remove(model_ctx *x, int k) {
     x->m.t[k].where = MODEL_W_IDLE;
 }
 
-static inline void model_m_group_notify(model_ctx *x, int wid);
+/* Take node id (not a task) off a list; 1 if it was there. */
+static inline int model_m_list_drop(model_ctx *x, int list, int id) {
+    model_m_list *l = &x->m.lists[list];
+    int i;
+    for (i = 0; i < l->n && l->id[i] != id; i++) {
+    }
+    if (i == l->n) return 0;
+    memmove(&l->id[i], &l->id[i + 1], (size_t)(l->n - i - 1) * sizeof l->id[0]);
+    l->n--;
+    return 1;
+}
 
-/* Take the first node off a wait list and wake it: a task goes to the ready
- * queue, a group's node runs the group's callback there and then. */
-static inline int model_m_wake_one(model_ctx *x, int list, int granted) {
+static inline void model_m_list_append(model_ctx *x, int list, int id) {
+    model_m_list *l = &x->m.lists[list];
+    if (l->n >= MODEL_LCAP) {
+        model_fail(x, "model: wait list %d overflows", list);
+        return;
+    }
+    l->id[l->n++] = id;
+}
+
+static inline void model_m_node_notify(model_ctx *x, int id);
+
+/* Take the node at position pos (0: the first) off a wait list and wake
+ * it: a task goes to the ready queue, a group's or a WAIT_TASKS' node runs
+ * its callback there and then, a done callback is scheduled. */
+static inline int model_m_wake_at(model_ctx *x, int list, int pos, int granted) {
     model_m_list *l = &x->m.lists[list];
     int k;
-    if (!l->n) return 0;
-    k = l->id[0];
+    if (pos < 0 || pos >= l->n) return 0;
+    k = l->id[pos];
     if (k >= MODEL_WBASE) {
-        memmove(&l->id[0], &l->id[1], (size_t)(l->n - 1) * sizeof l->id[0]);
+        memmove(&l->id[pos], &l->id[pos + 1], (size_t)(l->n - pos - 1) * sizeof l->id[0]);
         l->n--;
-        model_m_group_notify(x, k);
+        model_m_node_notify(x, k);
         return 1;
     }
     model_m_list_remove(x, k);
     if (granted) x->m.t[k].granted = 1;
     model_m_push_ready(x, k);
     return 1;
+}
+static inline int model_m_wake_one(model_ctx *x, int list, int granted) {
+    return model_m_wake_at(x, list, 0, granted);
 }
 
 static inline void model_m_wake_all(model_ctx *x, int list, int granted) {
@@ -1284,21 +1822,22 @@ static inline void model_m_finish(model_ctx *x, int k) {
     if (x->o.model_bug == MODEL_BUG_GROUP_LATE_NOTIFY) { /* wrong on purpose */
         int nodes[MODEL_LCAP], n = 0, i, j;
         for (i = j = 0; i < l->n; i++)
-            if (l->id[i] >= MODEL_WBASE) nodes[n++] = l->id[i];
+            if (model_is_gnode(l->id[i])) nodes[n++] = l->id[i];
             else l->id[j++] = l->id[i];
         l->n = j;
-        for (i = 0; i < l->n; i++) x->m.t[l->id[i]].peer_cancelled = x->m.t[k].cancel;
+        for (i = 0; i < l->n; i++)
+            if (l->id[i] < MODEL_NT) x->m.t[l->id[i]].peer_cancelled = x->m.t[k].cancel;
         model_m_wake_all(x, MODEL_LTASK(k), 1);
-        for (i = 0; i < n; i++) model_m_group_notify(x, nodes[i]);
+        for (i = 0; i < n; i++) model_m_node_notify(x, nodes[i]);
         return;
     }
     /* Each node in turn, in list order: a task learns this run's outcome
-     * with its wake-up; a group's callback runs at once, and what it does
-     * (cancellations, waking the group's waiter) comes before the wake-up
-     * of the nodes after it. */
+     * with its wake-up; a group's (or a WAIT_TASKS') callback runs at once,
+     * and what it does (cancellations, waking the group's waiter) comes
+     * before the wake-up of the nodes after it. */
     while (l->n) {
-        if (l->id[0] < MODEL_WBASE) x->m.t[l->id[0]].peer_cancelled = x->m.t[k].cancel;
-        else x->m.gstat[MODEL_GS_MIDDLE] += l->n > 1;
+        if (l->id[0] < MODEL_NT) x->m.t[l->id[0]].peer_cancelled = x->m.t[k].cancel;
+        else if (model_is_gnode(l->id[0])) x->m.gstat[MODEL_GS_MIDDLE] += l->n > 1;
         model_m_wake_one(x, MODEL_LTASK(k), 1);
     }
 }
@@ -1387,9 +1926,28 @@ static inline int model_m_result(model_ctx *x, int k) {
     return x->m.t[k].live || x->m.t[k].cancel ? 0 : (int)x->m.t[k].fr[0].result;
 }
 
-/* queues */
+/* queues: the model keeps each one's items in the order gets take them, so
+ * a put goes at the back (FIFO), the front (LIFO), or behind the items of
+ * smaller or equal key (priority: equal keys in put order). */
 static inline void model_m_store(model_ctx *x, int q, int v) {
-    x->m.qitem[q][x->m.qn[q]++] = v;
+    int *it = x->m.qitem[q], n = x->m.qn[q], pos = n, i;
+    if (n >= MODEL_QCAPMAX) {
+        model_fail(x, "model: q%d overflows", q);
+        return;
+    }
+    if (x->c->qkind[q] == MODEL_QLIFO) {
+        pos = x->o.model_bug == MODEL_BUG_LIFO_OLDEST ? n : 0;
+        x->m.xstat[MODEL_XS_LIFO_NEWEST] += n > 0;
+    } else if (x->c->qkind[q] == MODEL_QPRIO) {
+        for (i = 0; i < n; i++) x->m.xstat[MODEL_XS_PRIO_TIE] += model_qkey(it[i]) == model_qkey(v);
+        if (x->o.model_bug == MODEL_BUG_PRIO_UNSTABLE)
+            while (pos > 0 && model_qkey(it[pos - 1]) >= model_qkey(v)) pos--;
+        else
+            while (pos > 0 && model_qkey(it[pos - 1]) > model_qkey(v)) pos--;
+    }
+    memmove(&it[pos + 1], &it[pos], (size_t)(n - pos) * sizeof(int));
+    it[pos] = v;
+    x->m.qn[q]++;
 }
 static inline int model_m_take(model_ctx *x, int q) {
     int v;
@@ -1419,6 +1977,179 @@ static inline int model_m_items_free(model_ctx *x, int q) { /* gettable by a new
 
 static inline void model_m_sem_release(model_ctx *x, int s) {
     if (!model_m_wake_one(x, MODEL_LSEM(s), 1)) x->m.semv[s]++;
+}
+
+/* ---- the lock and its conditions ---- */
+
+/* async_semaphore_release on the lock: the permit goes to its first waiter
+ * (held for it until it runs), or back. */
+static inline void model_m_lock_pass(model_ctx *x) {
+    if (model_m_wake_one(x, MODEL_LLOCK, 1)) x->m.lheld++;
+    else x->m.lv++;
+}
+static inline void model_m_lock_release(model_ctx *x) {
+    x->m.lowner = -1;
+    model_m_lock_pass(x);
+}
+
+/* async_condition_notify: each waiter taken off the condition, first come
+ * first, gets the lock if it is free and nobody queues for it; otherwise it
+ * queues for the lock behind the others without running (wait morphing):
+ * a notified waiter always returns holding the lock. */
+static inline void model_m_notify(model_ctx *x, int c, int n) {
+    model_m *m = &x->m;
+    model_m_list *l = &m->lists[MODEL_LCOND(c)];
+    while (n-- > 0 && l->n) {
+        int k = l->id[x->o.model_bug == MODEL_BUG_COND_LIFO ? l->n - 1 : 0];
+        model_m_list_remove(x, k);
+        m->t[k].notified = 1;
+        if (m->lv > 0 && !m->lists[MODEL_LLOCK].n) {
+            m->lv--;
+            m->lheld++;
+            m->t[k].granted = 1;
+            model_m_push_ready(x, k);
+            m->xstat[MODEL_XS_COND_HANDED]++;
+        } else {
+            model_m_park(x, k, MODEL_LLOCK);
+            m->t[k].notified = 1; /* (park clears it) */
+            m->xstat[MODEL_XS_COND_MORPH]++;
+        }
+    }
+}
+
+/* A notify op (model_real_notify). */
+static inline int model_m_notify_op(model_ctx *x, const model_op *op) {
+    int c = model_cond_of(op), v = ++x->m.cval[c];
+    model_m_notify(x, c, op->kind == MODEL_CNOTIFY ? 1 + op->d % 2 : MODEL_LCAP);
+    return v;
+}
+
+/* ---- barriers: abort and reset wake every waiter without a grant ---- */
+static inline void model_m_barrier_break(model_ctx *x, int b) {
+    x->m.bcount[b] = 0;
+    while (x->m.lists[MODEL_LBAR(b)].n) {
+        x->m.t[x->m.lists[MODEL_LBAR(b)].id[0]].released = 1;
+        model_m_wake_one(x, MODEL_LBAR(b), 0);
+    }
+}
+
+/* ---- the unbounded queue: FIFO, an item handed to a woken getter kept
+ * for it, like async_queue's ---- */
+static inline void model_m_lq_hand(model_ctx *x) {
+    if (x->m.lists[MODEL_LLQ].n && x->m.lqn > x->m.lqheld) {
+        x->m.lqheld++;
+        model_m_wake_one(x, MODEL_LLQ, 1);
+        x->m.xstat[MODEL_XS_LQ_HANDED]++;
+    }
+}
+static inline int model_m_lq_take(model_ctx *x) {
+    int v;
+    if (x->m.lqn <= 0) return 0;
+    if (x->o.model_bug == MODEL_BUG_LQUEUE_LIFO) return x->m.lqitem[--x->m.lqn];
+    v = x->m.lqitem[0];
+    memmove(&x->m.lqitem[0], &x->m.lqitem[1], (size_t)(x->m.lqn - 1) * sizeof(int));
+    x->m.lqn--;
+    return v;
+}
+
+/* ---- futures and their done callbacks ---- */
+static inline int model_m_fut_status(model_ctx *x, int f) {
+    if (x->m.fstate[f] == ASYNC_PENDING) return ASYNC_EAGAIN;
+    return x->m.fstate[f] == ASYNC_CANCELLED ? ASYNC_ECANCELED : x->m.ferror[f];
+}
+/* Set once; then every waiter, tasks and callbacks alike, in list order. */
+static inline int model_m_fut_complete(model_ctx *x, int f, int state, int result, int error) {
+    model_m *m = &x->m;
+    model_m_list *l = &m->lists[MODEL_LFUT(f)];
+    int i;
+    if (m->fstate[f] != ASYNC_PENDING) return ASYNC_EINVAL;
+    m->fstate[f] = state;
+    m->fresult[f] = result;
+    m->ferror[f] = error;
+    for (i = 0; i < l->n; i++) m->xstat[MODEL_XS_FUT_WAKE] += l->id[i] < MODEL_NT;
+    if (x->o.model_bug == MODEL_BUG_FUTURE_REVERSE) /* wrong on purpose */
+        while (model_m_wake_at(x, MODEL_LFUT(f), l->n - 1, 1)) {
+        }
+    else
+        model_m_wake_all(x, MODEL_LFUT(f), 1);
+    return ASYNC_OK;
+}
+/* Slot k's callback is due: async_call_soon, a timer due now (it runs at
+ * the start of the next pass, in timer order). */
+static inline void model_m_cb_schedule(model_ctx *x, int k) {
+    model_m_timer_add(x, MODEL_TCB(k), x->m.now);
+    x->m.cbstate[k] = 2;
+    x->m.ncb++;
+}
+
+/* ---- WAIT_TASKS (async_wait) ---- */
+static inline int model_m_task_failed(model_ctx *x, int j) {
+    const model_m_task *t = &x->m.t[j];
+    return !t->live && !t->cancel && t->fr[0].result < 0;
+}
+static inline void model_m_wset_count(model_ctx *x, model_m_wset *W, int j) {
+    W->done++;
+    if (!W->failed && model_m_task_failed(x, j)) W->failed = j + 1;
+}
+static inline int model_m_wset_met(model_ctx *x, const model_m_wset *W) {
+    int when = W->when;
+    if (x->o.model_bug == MODEL_BUG_WAIT_ALL && when == ASYNC_FIRST_COMPLETED)
+        when = ASYNC_ALL_COMPLETED; /* wrong on purpose */
+    if (when == ASYNC_FIRST_COMPLETED) return W->done > 0 || W->n == 0;
+    if (when == ASYNC_FIRST_EXCEPTION && W->failed) return 1;
+    return W->done == W->n;
+}
+/* The op begins: its tasks are fixed (they are an array the caller fills). */
+static inline void model_m_wset_begin(model_ctx *x, int k, int d, const model_op *op) {
+    model_m_wset *W = &x->m.ws[k][d];
+    int j;
+    W->n = 0;
+    for (j = 0; j < x->c->ntasks; j++)
+        if (j != k && x->m.t[j].ever) W->ids[W->n++] = j;
+    W->when = ASYNC_FIRST_COMPLETED + op->a;
+}
+/* async__waitset_park: count what is done (from scratch); if that is not
+ * enough, put a node among the waiters of each task still running and park. */
+static inline int model_m_wset_park(model_ctx *x, int k, int d) {
+    model_m_wset *W = &x->m.ws[k][d];
+    int i;
+    W->done = W->failed = 0;
+    for (i = 0; i < W->n; i++)
+        if (!x->m.t[W->ids[i]].live) model_m_wset_count(x, W, W->ids[i]);
+    if (model_m_wset_met(x, W)) return ASYNC_OK;
+    for (i = 0; i < W->n; i++)
+        if (x->m.t[W->ids[i]].live) model_m_list_append(x, MODEL_LTASK(W->ids[i]), MODEL_XID(k, d, i));
+    model_m_park(x, k, MODEL_LWS(k, d));
+    return MODEL_AGAIN;
+}
+/* A watched task finished (its node is off its list): count it, and wake
+ * the waiter once the condition is met.  Nodes of the other tasks stay
+ * until the waiter runs, and count what finishes meanwhile. */
+static inline void model_m_wset_notify(model_ctx *x, int id) {
+    int g = (id - MODEL_XBASE) / MODEL_NT, i = (id - MODEL_XBASE) % MODEL_NT;
+    int k = g / MODEL_DEPTH, d = g % MODEL_DEPTH;
+    model_m_wset *W = &x->m.ws[k][d];
+    model_m_wset_count(x, W, W->ids[i]);
+    if (model_m_wset_met(x, W)) model_m_wake_all(x, MODEL_LWS(k, d), 1);
+}
+/* async__waitset_resume: take the nodes back; interrupted: that status
+ * (the sets as they are); else count again (met, or wait on). */
+static inline int model_m_wset_resume(model_ctx *x, int k, int d) {
+    model_m_wset *W = &x->m.ws[k][d];
+    int i, r;
+    model_m_take_grant(x, k);
+    for (i = 0; i < W->n; i++) model_m_list_drop(x, MODEL_LTASK(W->ids[i]), MODEL_XID(k, d, i));
+    r = model_m_intr(x, k, d);
+    if (r != ASYNC_OK) return r;
+    return model_m_wset_park(x, k, d);
+}
+
+/* A node that is not a task has been woken: a group member's, a WAIT_TASKS
+ * node's callback runs now; a done callback is scheduled. */
+static inline void model_m_node_notify(model_ctx *x, int id) {
+    if (model_is_gnode(id)) model_m_group_notify(x, id);
+    else if (model_is_xnode(id)) model_m_wset_notify(x, id);
+    else model_m_cb_schedule(x, id - MODEL_CBBASE);
 }
 
 static inline int model_m_outcome(model_ctx *x, int k) {
@@ -1471,6 +2202,41 @@ static inline int model_m_wait_start(model_ctx *x, int k, int d, const model_op 
         if (x->m.eset[a]) return ASYNC_OK;
         model_m_park(x, k, MODEL_LEV(a));
         return MODEL_AGAIN;
+    case MODEL_LACQ: /* the lock's semaphore */
+        if (x->m.lv > 0 && !x->m.lists[MODEL_LLOCK].n) {
+            x->m.lv--;
+            return ASYNC_OK;
+        }
+        model_m_park(x, k, MODEL_LLOCK);
+        return MODEL_AGAIN;
+    case MODEL_CWAIT: /* the wait on the condition itself: the lock goes */
+        model_m_lock_release(x);
+        model_m_park(x, k, MODEL_LCOND(a));
+        return MODEL_AGAIN;
+    case MODEL_BWAIT:
+        if (x->m.bbroken[a]) return ASYNC_EBROKEN;
+        F->bidx = x->m.bcount[a];
+        if (++x->m.bcount[a] < x->c->bparties[a] - (x->o.model_bug == MODEL_BUG_BARRIER_EARLY)) {
+            model_m_park(x, k, MODEL_LBAR(a));
+            return MODEL_AGAIN;
+        }
+        x->m.bcount[a] = 0; /* the last one: every waiter passes */
+        x->m.xstat[MODEL_XS_BAR_TRIP] += x->c->bparties[a] > 1;
+        model_m_wake_all(x, MODEL_LBAR(a), 1);
+        return ASYNC_OK;
+    case MODEL_LQGET:
+        if (x->m.lqn > x->m.lqheld && !x->m.lists[MODEL_LLQ].n) {
+            F->got = model_m_lq_take(x);
+            return ASYNC_OK;
+        }
+        if (x->m.lqclosed && x->m.lqn <= x->m.lqheld) return ASYNC_ECLOSED;
+        model_m_park(x, k, MODEL_LLQ);
+        return MODEL_AGAIN;
+    case MODEL_FAWAIT:
+        if (x->m.fstate[a] != ASYNC_PENDING) return model_m_fut_status(x, a);
+        model_m_park(x, k, MODEL_LFUT(a));
+        return MODEL_AGAIN;
+    case MODEL_WAITT: return model_m_wset_park(x, k, d);
     default: /* MODEL_SACQ */
         if (x->m.semv[a] > 0 && !x->m.lists[MODEL_LSEM(a)].n) {
             x->m.semv[a]--;
@@ -1545,6 +2311,82 @@ static inline int model_m_wait_resume(model_ctx *x, int k, int d, const model_op
         if (g || x->m.eset[a]) return ASYNC_OK;
         model_m_park(x, k, MODEL_LEV(a));
         return MODEL_AGAIN;
+    case MODEL_LACQ:
+        if (model_m_take_grant(x, k)) { /* the lock was handed over */
+            x->m.lheld--;
+            if (r == MODEL_UNWIND) {
+                model_m_lock_pass(x); /* leaving: pass it on */
+                return r;
+            }
+            return ASYNC_OK; /* a timeout shows at the next wait */
+        }
+        if (r != ASYNC_OK) return r;
+        model_m_park(x, k, MODEL_LLOCK);
+        return MODEL_AGAIN;
+    case MODEL_CWAIT:
+        /* the lock first, whatever woke us (a notify handing it over, or an
+         * interruption: then queue for it, at the back); then the status */
+        if (model_m_take_grant(x, k)) {
+            x->m.lheld--;
+        } else if (x->o.model_bug == MODEL_BUG_COND_UNLOCKED && r != ASYNC_OK) {
+            return r; /* wrong on purpose */
+        } else if (x->m.lv > 0 && !x->m.lists[MODEL_LLOCK].n) {
+            x->m.lv--;
+        } else {
+            int notified = x->m.t[k].notified;
+            x->m.xstat[MODEL_XS_COND_RELOCK] += r != ASYNC_OK;
+            model_m_park(x, k, MODEL_LLOCK);
+            x->m.t[k].notified = notified;
+            return MODEL_AGAIN;
+        }
+        x->m.lowner = k;
+        /* notified, then interrupted: the notification passes on */
+        if (x->m.t[k].notified && r != ASYNC_OK) model_m_notify(x, a, 1);
+        x->m.t[k].notified = 0;
+        return r;
+    case MODEL_BWAIT:
+        if (model_m_take_grant(x, k)) /* passed; an interruption shows at the next wait */
+            return r == MODEL_UNWIND ? r : ASYNC_OK;
+        if (x->m.t[k].released) { /* aborted or reset: no longer counted */
+            x->m.t[k].released = 0;
+            if (r != ASYNC_OK && x->o.model_bug == MODEL_BUG_BAR_STALE && x->m.bcount[a] > 0)
+                x->m.bcount[a]--; /* wrong on purpose: async.h 0.5 did */
+            x->m.xstat[MODEL_XS_BAR_STALE] += r != ASYNC_OK;
+            if (r != ASYNC_OK) return r;
+            x->m.xstat[MODEL_XS_BAR_BROKEN]++;
+            return ASYNC_EBROKEN;
+        }
+        if (r != ASYNC_OK) { /* cut short: leaves the barrier (not a new
+                              * round's count: async.h 0.5 did, seed 8913) */
+            if (x->m.bcount[a] > 0) x->m.bcount[a]--;
+            x->m.xstat[MODEL_XS_BAR_LEAVE]++;
+        }
+        return r;
+    case MODEL_LQGET:
+        if (model_m_take_grant(x, k)) { /* an item was kept for us */
+            x->m.lqheld--;
+            if (r != ASYNC_OK) {
+                model_m_lq_hand(x); /* pass it on */
+                return r;
+            }
+            F->got = model_m_lq_take(x);
+            return ASYNC_OK;
+        }
+        if (r != ASYNC_OK) return r;
+        if (x->m.lqn > x->m.lqheld) { /* woken by close: drain */
+            F->got = model_m_lq_take(x);
+            return ASYNC_OK;
+        }
+        if (x->m.lqclosed) return ASYNC_ECLOSED;
+        model_m_park(x, k, MODEL_LLQ);
+        return MODEL_AGAIN;
+    case MODEL_FAWAIT:
+        model_m_take_grant(x, k);
+        if (r != ASYNC_OK) return r;
+        if (x->m.fstate[a] != ASYNC_PENDING) return model_m_fut_status(x, a);
+        model_m_park(x, k, MODEL_LFUT(a));
+        return MODEL_AGAIN;
+    case MODEL_WAITT: return model_m_wset_resume(x, k, d);
     default: /* MODEL_SACQ */
         if (model_m_take_grant(x, k)) { /* the permit was handed over */
             if (r == MODEL_UNWIND) {
@@ -1638,9 +2480,146 @@ static inline void model_m_plain(model_ctx *x, int k, int d, const model_op *op)
         if (m->semv[a] > 0 && !m->lists[MODEL_LSEM(a)].n) m->semv[a]--;
         else rc = ASYNC_EAGAIN;
         break;
+    case MODEL_LREL:
+        if (m->lowner != k) rc = MODEL_SKIP;
+        else model_m_lock_release(x);
+        break;
+    case MODEL_CNOTIFY: case MODEL_CNOTIFYALL: v = model_m_notify_op(x, op); break;
+    case MODEL_BABORT:
+        m->bbroken[a] = 1;
+        model_m_barrier_break(x, a);
+        break;
+    case MODEL_BRESET:
+        model_m_barrier_break(x, a);
+        m->bbroken[a] = 0;
+        break;
+    case MODEL_LQPUT:
+        v = ++m->next_item;
+        if (v >= MODEL_MAXITEMS || m->lqn >= MODEL_LQMAX) rc = MODEL_SKIP;
+        else if (m->lqclosed) rc = ASYNC_ECLOSED;
+        else {
+            m->lqitem[m->lqn++] = v;
+            model_m_lq_hand(x);
+        }
+        break;
+    case MODEL_LQTRY:
+        if (m->lqn <= m->lqheld) rc = m->lqclosed ? ASYNC_ECLOSED : ASYNC_EAGAIN;
+        else v = model_m_lq_take(x);
+        break;
+    case MODEL_LQCLOSE:
+        m->lqclosed = 1;
+        model_m_wake_all(x, MODEL_LLQ, 0);
+        break;
+    case MODEL_FSET:
+        v = model_fset_value(k, d, m->t[k].fr[d].idx);
+        rc = model_m_fut_complete(x, a, ASYNC_DONE, v, 0);
+        break;
+    case MODEL_FERR: rc = model_m_fut_complete(x, a, ASYNC_DONE, 0, model_ferr_code(op)); break;
+    case MODEL_FCANCEL: rc = model_m_fut_complete(x, a, ASYNC_CANCELLED, 0, 0) == ASYNC_OK; break;
+    case MODEL_FRENEW:
+        if (m->lists[MODEL_LFUT(a)].n) {
+            rc = MODEL_MISUSE;
+        } else {
+            m->fstate[a] = ASYNC_PENDING;
+            m->fresult[a] = m->ferror[a] = 0;
+        }
+        break;
+    case MODEL_FCB: /* one callback per slot: skipped while in use */
+        if (m->cbstate[k]) {
+            rc = MODEL_SKIP;
+            break;
+        }
+        m->cbfut[k] = a;
+        if (m->fstate[a] != ASYNC_PENDING) { /* done: scheduled at once */
+            model_m_cb_schedule(x, k);
+        } else {
+            model_m_list_append(x, MODEL_LFUT(a), MODEL_CBID(k));
+            m->cbstate[k] = 1;
+        }
+        break;
+    case MODEL_FCBREM:
+        if (m->cbstate[k] == 1) {
+            model_m_list_drop(x, MODEL_LFUT(m->cbfut[k]), MODEL_CBID(k));
+            rc = 1;
+        } else if (m->cbstate[k] == 2) {
+            model_m_timer_remove(x, MODEL_TCB(k));
+            m->ncb--;
+            rc = 1;
+        } else {
+            rc = 0;
+        }
+        m->cbstate[k] = 0;
+        break;
     default: rc = MODEL_SKIP; break;
     }
     model_m_op(x, k, d, rc, v, -1, aux);
+}
+
+/* WAIT_TASKS ends: its status, ws.done, which tasks are done and the first
+ * failure it saw (model_real_wait_aux). */
+static inline void model_m_wset_report(model_ctx *x, int k, int d, int st, int expired) {
+    const model_m_wset *W = &x->m.ws[k][d];
+    int i, aux = 0, pending = 0;
+    for (i = 0; i < W->n; i++) {
+        if (!x->m.t[W->ids[i]].live) aux |= 1 << W->ids[i];
+        else pending++;
+    }
+    if (st == ASYNC_ETIMEDOUT) x->m.xstat[MODEL_XS_WAIT_TMO]++;
+    else if (st == ASYNC_OK && pending && W->when == ASYNC_FIRST_COMPLETED)
+        x->m.xstat[MODEL_XS_WAIT_FIRST]++;
+    else if (st == ASYNC_OK && pending && W->failed && W->when == ASYNC_FIRST_EXCEPTION)
+        x->m.xstat[MODEL_XS_WAIT_EXC]++;
+    model_m_op(x, k, d, st, W->done, expired, aux | W->failed << 8);
+}
+
+/* One ASYNC__WAIT: its start (after the budget's yield, if spent), or
+ * (resumed) what follows a wake-up. */
+static inline int model_m_wait1(model_ctx *x, int k, int d, const model_op *op, int resumed) {
+    if (!resumed) return model_m_budget_yield(x, k) ? MODEL_AGAIN : model_m_wait_start(x, k, d, op);
+    if (model_m_budget_resumed(x, k)) return model_m_wait_start(x, k, d, op);
+    return model_m_wait_resume(x, k, d, op);
+}
+
+/* COND_WAIT(_FOR) and a locked notify as MODEL__COND runs them.  cstage 0:
+ * take the lock (1: in that wait); 2: notify, or (WAIT_FOR: test the
+ * predicate, then) wait on the condition (3: in that wait).  A status,
+ * MODEL_AGAIN or MODEL_UNWIND. */
+static inline int model_m_cond_run(model_ctx *x, int k, int d, const model_op *op) {
+    model_m_frame *F = &x->m.t[k].fr[d];
+    model_op w;
+    int st;
+    memset(&w, 0, sizeof w);
+    w.a = (uint8_t)model_cond_of(op);
+    for (;;) {
+        if (F->cstage <= 1) {
+            w.kind = MODEL_LACQ;
+            st = model_m_wait1(x, k, d, &w, F->cstage == 1);
+            if (st == MODEL_AGAIN) F->cstage = 1;
+            if (st == MODEL_AGAIN || st == MODEL_UNWIND) return st;
+            F->lst = st;
+            if (st != ASYNC_OK) return st; /* no lock: no wait */
+            x->m.lowner = k;
+            F->cstage = 2;
+        }
+        if (F->cstage == 2 && (op->kind == MODEL_CNOTIFY || op->kind == MODEL_CNOTIFYALL)) {
+            model_m_notify_op(x, op);
+            st = ASYNC_OK;
+            break;
+        }
+        if (F->cstage == 2 && op->kind == MODEL_CWAITFOR &&
+            x->m.cval[model_cond_of(op)] >= F->target) {
+            st = ASYNC_OK;
+            break;
+        }
+        w.kind = MODEL_CWAIT;
+        st = model_m_wait1(x, k, d, &w, F->cstage == 3);
+        if (st == MODEL_AGAIN) F->cstage = 3;
+        if (st == MODEL_AGAIN || st == MODEL_UNWIND) return st;
+        F->cstage = 2;
+        if (op->kind == MODEL_CWAIT || st != ASYNC_OK) break;
+    }
+    if (!F->own) model_m_lock_release(x);
+    return st;
 }
 
 enum { MODEL_X_NEXT = 0, MODEL_X_SUSPEND, MODEL_X_EXIT, MODEL_X_YIELD };
@@ -1751,13 +2730,38 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
     model_m_frame *F = &t->fr[d];
     const model_op *op = model_m_cur_op(x, k, d);
     int st, expired;
+    if (model_is_locked(op->kind, op->a)) {
+        int id = model_scope_id(k, d, 2 + F->sec);
+        if (F->phase == 0) {
+            F->own = x->m.lowner == k;
+            F->lst = ASYNC_OK;
+            F->target = x->m.cval[model_cond_of(op)] + op->d % 3;
+            F->cstage = F->own ? 2 : 0;
+            if (op->tmo)
+                model_m_arm(x, k, d, 2 + F->sec,
+                            x->m.now + (uint64_t)(op->tmo - 1) * MODEL_SECOND);
+            F->phase = 1;
+        }
+        st = model_m_cond_run(x, k, d, op);
+        if (st == MODEL_AGAIN) return MODEL_X_SUSPEND;
+        if (st == MODEL_UNWIND) return MODEL_X_EXIT;
+        expired = -1;
+        if (op->tmo) {
+            model_m_disarm(x, k, id);
+            expired = x->m.sc[id].expired;
+        }
+        model_m_op(x, k, d, st, F->lst, expired, 10 * F->own + (x->m.lowner == k));
+        return MODEL_X_NEXT;
+    }
     if (model_is_wait(op->kind)) {
         if (F->phase == 0) {
-            if (op->kind == MODEL_AWAIT && (op->a == k || !x->m.t[op->a].ever)) {
+            if ((op->kind == MODEL_AWAIT && (op->a == k || !x->m.t[op->a].ever)) ||
+                (op->kind == MODEL_LACQ && x->m.lowner == k)) {
                 model_m_op(x, k, d, MODEL_SKIP, 0, -1, 0);
                 return MODEL_X_NEXT;
             }
             if (op->kind == MODEL_PUT) F->item = ++x->m.next_item;
+            if (op->kind == MODEL_WAITT) model_m_wset_begin(x, k, d, op);
             F->got = 0;
             if (op->tmo)
                 model_m_arm(x, k, d, 2 + F->sec,
@@ -1780,10 +2784,17 @@ static inline int model_m_exec(model_ctx *x, int k, int d) {
             model_m_disarm(x, k, id);
             expired = x->m.sc[id].expired;
         }
+        if (op->kind == MODEL_LACQ && st == ASYNC_OK) x->m.lowner = k; /* ASYNC_LOCK_ACQUIRE */
         if (op->kind == MODEL_PUT) model_m_op(x, k, d, st, F->item, expired, 0);
-        else if (op->kind == MODEL_GET) model_m_op(x, k, d, st, F->got, expired, 0);
+        else if (op->kind == MODEL_GET || op->kind == MODEL_LQGET)
+            model_m_op(x, k, d, st, F->got, expired, 0);
         else if (op->kind == MODEL_AWAIT)
             model_m_op(x, k, d, st, model_m_result(x, op->a), expired, model_m_state(x, op->a));
+        else if (op->kind == MODEL_LACQ) model_m_op(x, k, d, st, 0, expired, x->m.lowner == k);
+        else if (op->kind == MODEL_BWAIT)
+            model_m_op(x, k, d, st, st == ASYNC_OK ? F->bidx : -1, expired, 0);
+        else if (op->kind == MODEL_FAWAIT) model_m_op(x, k, d, st, x->m.fresult[op->a], expired, 0);
+        else if (op->kind == MODEL_WAITT) model_m_wset_report(x, k, d, st, expired);
         else model_m_op(x, k, d, st, 0, expired, 0);
         return MODEL_X_NEXT;
     }
@@ -1993,6 +3004,7 @@ static inline int model_m_run_frame(model_ctx *x, int k, int d) {
                 F->result = model_default_result(k, d);
                 leave = 1;
             } else {
+                if (d == 0 && x->m.lowner == k) model_m_lock_release(x); /* as model_fn */
                 model_push(x, 0, MODEL_EV_END, k, d, 1, 0, 0, t->cancel, (int)F->result, 0, 0);
                 model_m_frame_done(x, k, d);
                 return MODEL_F_FINISHED;
@@ -2028,7 +3040,7 @@ enum { MODEL_RAN = 0, MODEL_DONE, MODEL_DEADLOCK };
 static inline int model_m_step(model_ctx *x) {
     model_m *m = &x->m;
     int n, i;
-    if (m->ntasks == 0) return MODEL_DONE;
+    if (m->ntasks == 0 && !m->ncb) return MODEL_DONE; /* async_run waits for callbacks */
     if (!m->nready) {
         if (!m->ntl) return MODEL_DEADLOCK;
         if (m->tl[0].deadline > m->now) m->now = m->tl[0].deadline;
@@ -2037,8 +3049,17 @@ static inline int model_m_step(model_ctx *x) {
         int id = m->tl[0].id;
         memmove(&m->tl[0], &m->tl[1], (size_t)(m->ntl - 1) * sizeof m->tl[0]);
         m->ntl--;
-        if (id < MODEL_NT) model_m_push_ready(x, id);
-        else model_m_fire(x, id - MODEL_NT);
+        if (id < MODEL_NT) {
+            model_m_push_ready(x, id);
+        } else if (id >= MODEL_TCB(0)) { /* a done callback runs */
+            m->cbstate[id - MODEL_TCB(0)] = 0;
+            m->ncb--;
+            m->xstat[MODEL_XS_CB_RUN]++;
+            model_push(x, 0, MODEL_EV_CB, id - MODEL_TCB(0), 0, 0, m->cbfut[id - MODEL_TCB(0)], 0,
+                       0, 0, 0, 0);
+        } else {
+            model_m_fire(x, id - MODEL_NT);
+        }
     }
     n = m->nready;
     for (i = 0; i < n; i++) {
@@ -2066,8 +3087,11 @@ static inline int model_m_step(model_ctx *x) {
 static inline int model_node_id(model_ctx *x, const async__node *n) {
     uintptr_t p = (uintptr_t)n, base = (uintptr_t)&x->fs[0][0];
     int k, d, i;
-    for (k = 0; k < MODEL_NT; k++)
+    for (k = 0; k < MODEL_NT; k++) {
         if (p == (uintptr_t)&x->task[k].node) return k;
+        if (p == (uintptr_t)&x->cbs[k].cb.w.node) return MODEL_CBID(k);
+        if (p == (uintptr_t)&x->cbs[k].cb.h.node) return MODEL_TCB(k);
+    }
     if (p < base || p >= base + sizeof x->fs) return -1;
     i = (int)((p - base) / sizeof(model_fs));
     k = i / MODEL_DEPTH;
@@ -2076,8 +3100,10 @@ static inline int model_node_id(model_ctx *x, const async__node *n) {
         if (p == (uintptr_t)&x->fs[k][d].tmo[i].node) return MODEL_NT + model_scope_id(k, d, i);
         if (p == (uintptr_t)&x->fs[k][d].wtmo[i].node) return MODEL_NT + model_scope_id(k, d, 2 + i);
     }
-    for (i = 0; i < MODEL_NT; i++)
+    for (i = 0; i < MODEL_NT; i++) {
         if (p == (uintptr_t)&x->fs[k][d].gw[i].node) return MODEL_WID(k, d, i);
+        if (p == (uintptr_t)&x->fs[k][d].ww[i].node) return MODEL_XID(k, d, i);
+    }
     return -1;
 }
 
@@ -2089,9 +3115,17 @@ static inline const char *model_list_name(int list, char *buf, size_t n) {
         snprintf(buf, n, "s%d waiters", list - 2 * MODEL_NQ - MODEL_NE);
     else if (list < MODEL_LGRP(0, 0))
         snprintf(buf, n, "waiters of t%d", list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS);
-    else
+    else if (list < MODEL_LCOND(0))
         snprintf(buf, n, "waiter on t%d%s's group", (list - MODEL_LGRP(0, 0)) / MODEL_DEPTH,
                  (list - MODEL_LGRP(0, 0)) % MODEL_DEPTH ? ".child" : "");
+    else if (list < MODEL_LLOCK) snprintf(buf, n, "c%d waiters", list - MODEL_LCOND(0));
+    else if (list == MODEL_LLOCK) snprintf(buf, n, "lock waiters");
+    else if (list < MODEL_LLQ) snprintf(buf, n, "b%d waiters", list - MODEL_LBAR(0));
+    else if (list == MODEL_LLQ) snprintf(buf, n, "unbounded queue getters");
+    else if (list < MODEL_LWS(0, 0)) snprintf(buf, n, "f%d waiters", list - MODEL_LFUT(0));
+    else
+        snprintf(buf, n, "waiter in t%d%s's WAIT_TASKS", (list - MODEL_LWS(0, 0)) / MODEL_DEPTH,
+                 (list - MODEL_LWS(0, 0)) % MODEL_DEPTH ? ".child" : "");
     return buf;
 }
 
@@ -2102,8 +3136,17 @@ static inline async__node **model_real_list(model_ctx *x, int list) {
     if (list < 2 * MODEL_NQ + MODEL_NE + MODEL_NS)
         return &x->sem[list - 2 * MODEL_NQ - MODEL_NE].waiters;
     if (list < MODEL_LGRP(0, 0)) return &x->task[list - 2 * MODEL_NQ - MODEL_NE - MODEL_NS].waiters;
-    list -= MODEL_LGRP(0, 0);
-    return &x->fs[list / MODEL_DEPTH][list % MODEL_DEPTH].grp.waiter;
+    if (list < MODEL_LCOND(0)) {
+        list -= MODEL_LGRP(0, 0);
+        return &x->fs[list / MODEL_DEPTH][list % MODEL_DEPTH].grp.waiter;
+    }
+    if (list < MODEL_LLOCK) return &x->cond[list - MODEL_LCOND(0)].waiters;
+    if (list == MODEL_LLOCK) return &x->lock.sem.waiters;
+    if (list < MODEL_LLQ) return &x->bar[list - MODEL_LBAR(0)].waiters;
+    if (list == MODEL_LLQ) return &x->lq.getters;
+    if (list < MODEL_LWS(0, 0)) return &x->fut[list - MODEL_LFUT(0)].waiters;
+    list -= MODEL_LWS(0, 0);
+    return &x->fs[list / MODEL_DEPTH][list % MODEL_DEPTH].ws.waiter;
 }
 
 /* Walk a wait list; the slots in order into ids (NULL: don't).  -1 if the
@@ -2116,11 +3159,20 @@ static inline int model_walk_list(model_ctx *x, int list, int *ids, int *seen) {
     n = h;
     do {
         int id = model_node_id(x, n);
-        if (id >= MODEL_WBASE) { /* a group's node: only among its member's waiters */
+        if (model_is_gnode(id) || model_is_xnode(id)) {
+            /* a group's or WAIT_TASKS' node: only among its task's waiters */
             const async_waiter *w = (const async_waiter *)(const void *)n;
             if (list < MODEL_LTASK(0) || list >= MODEL_LTASK(MODEL_NT) ||
                 w->task != &x->task[list - MODEL_LTASK(0)] || n->magic != ASYNC__K_WAITER) {
-                model_fail(x, "invariant: %s holds group node %d, not of a member of its own",
+                model_fail(x, "invariant: %s holds %s node %d, not for that task",
+                           model_list_name(list, nb, sizeof nb),
+                           model_is_gnode(id) ? "group" : "WAIT_TASKS", id);
+                return -1;
+            }
+        } else if (id >= MODEL_CBBASE) { /* a done callback: only on a future */
+            if (list < MODEL_LFUT(0) || list >= MODEL_LFUT(MODEL_NF) ||
+                n->magic != ASYNC__K_WAITER) {
+                model_fail(x, "invariant: %s holds done callback node %d",
                            model_list_name(list, nb, sizeof nb), id);
                 return -1;
             }
@@ -2157,16 +3209,16 @@ static inline int model_walk_heap(model_ctx *x, const async__node **out, int max
     const async__node *stack[MODEL_NTIMER + 4];
     size_t num[MODEL_NTIMER + 4];
     int sp = 0, cnt = 0;
-    size_t nheap = x->loop.nheap;
-    if (!x->loop.heap) {
+    size_t nheap = x->loop.timers.n;
+    if (!x->loop.timers.root) {
         if (nheap) model_fail(x, "invariant: heap empty but nheap = %zu", nheap);
         return 0;
     }
-    if (x->loop.heap->link.h.parent) {
+    if (x->loop.timers.root->link.h.parent) {
         model_fail(x, "invariant: heap root has a parent");
         return -1;
     }
-    stack[sp] = x->loop.heap;
+    stack[sp] = x->loop.timers.root;
     num[sp++] = 1;
     while (sp) {
         const async__node *n = stack[--sp], *c[2];
@@ -2256,6 +3308,9 @@ static inline void model_check_lib(model_ctx *x, int current) {
         if (id < MODEL_NT) {
             seen[id]++;
             if (heap[i]->magic != ASYNC__LIVE) model_fail(x, "invariant: finished t%d sleeps", id);
+        } else if (id >= MODEL_TCB(0)) {
+            if (heap[i]->magic != ASYNC__K_CALL)
+                model_fail(x, "invariant: t%d's done callback is in the heap, not a call", id);
         } else {
             int k2 = model_scope_task(id - MODEL_NT);
             async_timeout *s;
@@ -2349,29 +3404,67 @@ static inline void model_check_lib(model_ctx *x, int current) {
         if (n != live) model_fail(x, "invariant: the task list has %d tasks, %d pending", n, live);
     }
 #endif
-    /* items: put = got + queued */
-    for (q = 0; q < MODEL_NQ; q++) {
-        async_queue *qq = &x->q[q];
-        int inq = 0, id;
-        for (i = 0; i < (int)qq->count; i++) {
-            int v;
-            memcpy(&v, qq->buf + ((qq->head + (size_t)i) % qq->cap) * qq->size, sizeof v);
-            if (v <= 0 || v >= MODEL_MAXITEMS || x->item[v] != 1 + q) {
+    /* items: put = got + queued, in every kind of queue */
+    for (q = 0; q <= MODEL_NQ; q++) {
+        async_queue *qq = &x->q[q < MODEL_NQ ? q : 0];
+        int inq = 0, id, v[MODEL_QCAPMAX], nv = 0;
+        size_t count = q < MODEL_NQ ? qq->count : x->lq.count;
+        const async_qlink *ql = x->lq.head;
+        if (q < MODEL_NQ) {
+            if (qq->count > qq->cap || qq->cap > MODEL_QCAPMAX) {
+                model_fail(x, "invariant: q%d holds %zu items, capacity %zu", q, qq->count, qq->cap);
+                return;
+            }
+            nv = model_real_qitems(qq, v);
+        }
+        for (i = 0; q < MODEL_NQ ? i < nv : ql != NULL; i++) {
+            int it;
+            if (q < MODEL_NQ) {
+                it = v[i];
+            } else {
+                const model_litem *li = ASYNC_CONTAINER_OF(ql, model_litem, link);
+                if (i > MODEL_LQMAX || li < x->litem || li >= x->litem + MODEL_MAXITEMS) {
+                    model_fail(x, "invariant: the unbounded queue's list is malformed");
+                    return;
+                }
+                it = li->id;
+                ql = ql->next;
+            }
+            if (it <= 0 || it >= MODEL_MAXITEMS || x->item[it] != 1 + q) {
                 model_fail(x, "invariant: q%d holds item %d, which was not put there or was got "
-                              "already (state %d)", q, v,
-                           v > 0 && v < MODEL_MAXITEMS ? x->item[v] : -1);
+                              "already (state %d)", q, it,
+                           it > 0 && it < MODEL_MAXITEMS ? x->item[it] : -1);
                 return;
             }
         }
+        if (q == MODEL_NQ && i != (int)count) {
+            model_fail(x, "invariant: the unbounded queue links %d items, counts %zu", i, count);
+            return;
+        }
         for (id = 1; id <= x->next_item && id < MODEL_MAXITEMS; id++) inq += x->item[id] == 1 + q;
-        if (inq != (int)qq->count)
+        if (inq != (int)count)
             model_fail(x, "invariant: %d items were put in q%d and not got, it holds %zu "
-                          "(lost or duplicated)", inq, q, qq->count);
+                          "(lost or duplicated)", inq, q, count);
+        if (q == MODEL_NQ) {
+            if (x->lq.held > x->lq.count)
+                model_fail(x, "invariant: the unbounded queue holds %zu items for getters, of %zu",
+                           x->lq.held, x->lq.count);
+            continue;
+        }
         if (qq->held_items > qq->count || qq->count + qq->held_slots > qq->cap)
             model_fail(x, "invariant: q%d reservations exceed it: %zu items, %zu held items, "
                           "%zu held slots, capacity %zu", q, qq->count, qq->held_items,
                        qq->held_slots, qq->cap);
     }
+    /* the lock is free, handed to a woken task, or owned: exactly one */
+    if (x->lock.sem.value + x->lock.sem.held + (x->lock.owner != NULL) != 1)
+        model_fail(x, "invariant: the lock has value %ld, %ld handed over, owner t%d", x->lock.sem.value,
+                   x->lock.sem.held, model_real_slot(x, x->lock.owner));
+    for (i = 0; i < MODEL_NB; i++)
+        if (x->bar[i].count >= x->bar[i].parties || (x->bar[i].broken && x->bar[i].waiters))
+            model_fail(x, "invariant: b%d counts %zu of %zu parties (broken %d, waiters %d)", i,
+                       x->bar[i].count, x->bar[i].parties, x->bar[i].broken,
+                       x->bar[i].waiters != NULL);
 }
 
 static inline int model_where_of(const async_task *t) {
@@ -2398,10 +3491,15 @@ static inline void model_ids_format(char *buf, size_t n, const int *ids, int cnt
         int id = ids[i];
         int r;
         if (id < MODEL_NT) r = snprintf(buf + w, n - w, "%st%d", i ? " " : "", id);
+        else if (id >= MODEL_CBBASE)
+            r = snprintf(buf + w, n - w, "%st%d.callback", i ? " " : "", id - MODEL_CBBASE);
         else if (id >= MODEL_WBASE) {
-            int g = (id - MODEL_WBASE) / MODEL_NT;
-            r = snprintf(buf + w, n - w, "%st%d%s.group[%d]", i ? " " : "", g / MODEL_DEPTH,
-                         g % MODEL_DEPTH ? ".child" : "", (id - MODEL_WBASE) % MODEL_NT);
+            int b = model_is_gnode(id) ? MODEL_WBASE : MODEL_XBASE, g = (id - b) / MODEL_NT;
+            r = snprintf(buf + w, n - w, "%st%d%s.%s[%d]", i ? " " : "", g / MODEL_DEPTH,
+                         g % MODEL_DEPTH ? ".child" : "", b == MODEL_WBASE ? "group" : "wait",
+                         (id - b) % MODEL_NT);
+        } else if (id >= MODEL_TCB(0)) {
+            r = snprintf(buf + w, n - w, "%st%d.callback", i ? " " : "", id - MODEL_TCB(0));
         } else {
             int s = id - MODEL_NT, slot = s % 4;
             r = snprintf(buf + w, n - w, "%st%d%s.%s%d", i ? " " : "", model_scope_task(s),
@@ -2541,12 +3639,77 @@ static inline void model_compare_state(model_ctx *x) {
                        m->qheld_items[i], m->qheld_slots[i], m->qclosed[i]);
             return;
         }
-        for (j = 0; j < (int)q->count; j++) {
-            int v;
-            memcpy(&v, q->buf + ((q->head + (size_t)j) % q->cap) * q->size, sizeof v);
-            if (v != m->qitem[i][j]) {
-                model_fail(x, "state: q%d position %d holds item %d in async.h, %d in the model",
-                           i, j, v, m->qitem[i][j]);
+        n = model_real_qitems(q, ids);
+        for (j = 0; j < n; j++)
+            if (ids[j] != m->qitem[i][j]) {
+                model_fail(x, "state: q%d's item #%d to get is %d in async.h, %d in the model",
+                           i, j, ids[j], m->qitem[i][j]);
+                return;
+            }
+    }
+    {
+        const async_qlink *l = x->lq.head;
+        if ((int)x->lq.count != m->lqn || (int)x->lq.held != m->lqheld ||
+            (x->lq.closed != 0) != (m->lqclosed != 0)) {
+            model_fail(x, "state: the unbounded queue has %zu items (%zu held for getters, "
+                          "closed %d) in async.h, %d (%d, %d) in the model", x->lq.count,
+                       x->lq.held, x->lq.closed, m->lqn, m->lqheld, m->lqclosed);
+            return;
+        }
+        for (i = 0; l && i < m->lqn; i++, l = l->next)
+            if (ASYNC_CONTAINER_OF(l, model_litem, link)->id != m->lqitem[i]) {
+                model_fail(x, "state: the unbounded queue's item #%d is %d in async.h, %d in "
+                              "the model", i, ASYNC_CONTAINER_OF(l, model_litem, link)->id,
+                           m->lqitem[i]);
+                return;
+            }
+    }
+    if (x->lock.sem.value != m->lv || x->lock.sem.held != m->lheld ||
+        model_real_slot(x, x->lock.owner) != m->lowner) {
+        model_fail(x, "state: the lock has value %ld, %ld handed over, owner t%d in async.h; "
+                      "%d, %d, t%d in the model", x->lock.sem.value, x->lock.sem.held,
+                   model_real_slot(x, x->lock.owner), m->lv, m->lheld, m->lowner);
+        return;
+    }
+    for (i = 0; i < MODEL_NB; i++)
+        if ((int)x->bar[i].count != m->bcount[i] || (x->bar[i].broken != 0) != (m->bbroken[i] != 0)) {
+            model_fail(x, "state: b%d counts %zu (broken %d) in async.h, %d (%d) in the model", i,
+                       x->bar[i].count, x->bar[i].broken, m->bcount[i], m->bbroken[i]);
+            return;
+        }
+    for (i = 0; i < MODEL_NF; i++)
+        if (x->fut[i].state != m->fstate[i] || x->fut[i].result != m->fresult[i] ||
+            x->fut[i].error != m->ferror[i]) {
+            model_fail(x, "state: f%d is in state %d, result %ld, error %d in async.h; %d, %d, %d "
+                          "in the model", i, x->fut[i].state, (long)x->fut[i].result,
+                       x->fut[i].error, m->fstate[i], m->fresult[i], m->ferror[i]);
+            return;
+        }
+    for (k = 0; k < MODEL_NT; k++) {
+        int st = x->cbs[k].cb.w.node.where == ASYNC__W_WAITING ? 1
+                 : async_handle_pending(&x->cbs[k].cb.h)      ? 2
+                                                               : 0;
+        if (st != m->cbstate[k]) {
+            model_fail(x, "state: t%d's done callback is %d in async.h, %d in the model (1: on "
+                          "a future, 2: scheduled)", k, st, m->cbstate[k]);
+            return;
+        }
+    }
+    if ((int)x->loop.nhandles != m->ncb) {
+        model_fail(x, "state: %zu callbacks scheduled in async.h, %d in the model",
+                   x->loop.nhandles, m->ncb);
+        return;
+    }
+    for (k = 0; k < x->c->ntasks; k++) {
+        int d;
+        for (d = 0; d < MODEL_DEPTH; d++) {
+            const async_wait *ws = &x->fs[k][d].ws;
+            if ((int)ws->done != m->ws[k][d].done ||
+                model_real_slot(x, ws->first_failed) + 1 != m->ws[k][d].failed) {
+                model_fail(x, "state: t%d%s's WAIT_TASKS saw %zu done (first failure t%d) in "
+                              "async.h, %d (t%d) in the model", k, d ? ".child" : "", ws->done,
+                           model_real_slot(x, ws->first_failed), m->ws[k][d].done,
+                           m->ws[k][d].failed - 1);
                 return;
             }
         }
@@ -2581,6 +3744,8 @@ static inline void model_setup(model_ctx *x, const model_case *c, const model_op
     memset(x->q, 0, sizeof x->q);
     memset(x->ev, 0, sizeof x->ev);
     memset(x->sem, 0, sizeof x->sem);
+    memset(x->cbs, 0, sizeof x->cbs);
+    memset(x->cval, 0, sizeof x->cval);
     memset(x->spawns, 0, sizeof x->spawns);
     memset(x->finishes, 0, sizeof x->finishes);
     memset(x->counted, 0, sizeof x->counted);
@@ -2604,11 +3769,25 @@ static inline void model_setup(model_ctx *x, const model_case *c, const model_op
             s->depth = d;
             s->child = d + 1 < MODEL_DEPTH ? &x->fs[k][d + 1] : NULL;
         }
-    for (i = 0; i < MODEL_NQ; i++) async_queue_init(&x->q[i], x->qbuf[i], c->qcap[i], sizeof(int));
+    for (i = 0; i < MODEL_NQ; i++) model_real_qinit(x, i);
     for (i = 0; i < MODEL_NE; i++) async_event_init(&x->ev[i]);
     for (i = 0; i < MODEL_NS; i++) {
         async_semaphore_init(&x->sem[i], c->sem0[i]);
         x->m.semv[i] = c->sem0[i];
+    }
+    async_lock_init(&x->lock);
+    x->m.lv = 1;
+    x->m.lowner = -1;
+    for (i = 0; i < MODEL_NC; i++) async_condition_init(&x->cond[i], &x->lock);
+    for (i = 0; i < MODEL_NB; i++) async_barrier_init(&x->bar[i], c->bparties[i]);
+    async_lqueue_init(&x->lq);
+    for (i = 0; i < MODEL_NF; i++) {
+        async_future_init(&x->fut[i], &x->loop);
+        x->m.fstate[i] = ASYNC_PENDING;
+    }
+    for (k = 0; k < MODEL_NT; k++) {
+        x->cbs[k].x = x;
+        x->cbs[k].k = k;
     }
     for (k = 0; k < MODEL_NT; k++)
         for (d = 0; d < MODEL_DEPTH; d++)
@@ -2621,16 +3800,16 @@ static inline void model_setup(model_ctx *x, const model_case *c, const model_op
 
 static inline int model_real_step(model_ctx *x) {
     async_loop *l = &x->loop;
-    if (l->ntasks == 0) return MODEL_DONE;
+    if (l->ntasks == 0 && !l->nhandles) return MODEL_DONE; /* as async_run */
     if (!l->head) {
-        if (!l->heap) {
+        if (!l->timers.root) {
             int rc = async_run(l);
             if (rc != ASYNC_EDEADLK)
                 model_fail(x, "async_run returned %d (%s) with nothing ready and no timer, "
                               "expected ASYNC_EDEADLK", rc, async_strerror(rc));
             return MODEL_DEADLOCK;
         }
-        if (l->heap->deadline > l->now) l->now = l->heap->deadline; /* as async_run does */
+        if (l->timers.root->deadline > l->now) l->now = l->timers.root->deadline; /* as async_run does */
     }
     async_step(l);
     return MODEL_RAN;
@@ -2913,10 +4092,22 @@ static inline void model_shrink(model_ctx *x, model_case *c, const model_opts *o
             t.ninit--;
             MODEL__TRY();
         }
-        for (i = 0; i < MODEL_NQ && budget > 0; i++)
+        for (i = 0; i < MODEL_NQ && budget > 0; i++) {
             if (c->qcap[i] > 1) {
                 t = *c;
                 t.qcap[i]--;
+                MODEL__TRY();
+            }
+            if (c->qkind[i] != MODEL_QFIFO) {
+                t = *c;
+                t.qkind[i] = MODEL_QFIFO;
+                MODEL__TRY();
+            }
+        }
+        for (i = 0; i < MODEL_NB && budget > 0; i++)
+            if (c->bparties[i] > 1) {
+                t = *c;
+                t.bparties[i]--;
                 MODEL__TRY();
             }
         for (i = 0; i < MODEL_NS && budget > 0; i++)

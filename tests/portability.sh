@@ -164,6 +164,8 @@ examples() {
         esac
         cmd="$cmd$cc -std=c99 $warn -O2 -I. $f -o $out/$name/$(basename "$f" .c)$link || rc=1; "
     done
+    # the split-mode example: several files, async.h compiled in one of them
+    cmd="$cmd$cc -std=c99 $warn -O2 -I. examples/split/*.c -o $out/$name/split || rc=1; "
     echo "rc=0; $cmd exit \$rc" > "$out/logs/$name.cmd"
 }
 

@@ -1059,3 +1059,126 @@ Test(groups, a_failure_cancels_only_the_members_still_running) {
     cr_assert_eq(async_task_state(&ta), ASYNC_DONE, "g2's member ran to its end");
     cr_assert(a.ran == 2 && g2.failed == NULL);
 }
+
+/* ---- found by the model: each of these failed before the fix ---------------- */
+
+/* A consumer waits on a condition; the producer notifies one, and the
+ * notified consumer is cancelled before it gets the lock back.  asyncio
+ * (since 3.13) passes that notify on, so the other consumer wakes; before
+ * the fix it was lost and the program deadlocked. */
+struct consumer {
+    async_frame frame;
+    async_lock *lock;
+    async_condition *cond;
+    int *items, got, status;
+};
+
+static int cond_consumer(async_task *task, void *arg) {
+    struct consumer *c = (struct consumer *)arg;
+    ASYNC_BEGIN(task, c);
+    ASYNC_LOCK_ACQUIRE(c->lock);
+    while (*c->items == 0) {
+        ASYNC_COND_WAIT(c->cond);
+        c->status = ASYNC_STATUS();
+        if (c->status != ASYNC_OK) break;
+    }
+    if (c->status == ASYNC_OK) {
+        (*c->items)--;
+        c->got = 1;
+    }
+    ASYNC_FINALLY;
+    if (async_lock_locked(c->lock)) ASYNC_LOCK_RELEASE(c->lock);
+    ASYNC_END;
+}
+
+Test(found, a_notify_to_a_waiter_cancelled_at_once_is_passed_on) {
+    async_loop loop;
+    async_lock lock;
+    async_condition cond;
+    async_task t[2];
+    struct consumer *c = (struct consumer *)calloc(2, sizeof *c);
+    int items = 0, i;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_lock_init(&lock);
+    async_condition_init(&cond, &lock);
+    for (i = 0; i < 2; i++) {
+        c[i].lock = &lock;
+        c[i].cond = &cond;
+        c[i].items = &items;
+        async_spawn(&loop, &t[i], cond_consumer, &c[i]);
+    }
+    async_step(&loop); /* both wait on the condition */
+    items = 1;
+    async_condition_notify(&cond, 1); /* the first is handed the free lock... */
+    async_cancel(&t[0]);              /* ...and cancelled before it runs */
+    cr_assert_eq(async_run(&loop), ASYNC_OK, "the notify was lost: deadlock");
+    cr_assert_eq(c[0].got, 0, "the cancelled consumer took nothing");
+    cr_assert_eq(c[1].got, 1, "the second consumer took the item");
+    cr_assert_eq(items, 0);
+    cr_assert(!async_lock_locked(&lock));
+    free(c);
+}
+
+/* A 3-party barrier is reset under a waiter that is then cancelled before
+ * it runs.  Before the fix that waiter left the next round as well, so four
+ * tasks passed a 3-party barrier, two of them with index 0. */
+struct party {
+    async_frame frame;
+    async_barrier *b;
+    size_t index;
+    int status;
+};
+
+static int barrier_party(async_task *task, void *arg) {
+    struct party *p = (struct party *)arg;
+    ASYNC_BEGIN(task, p);
+    p->status = 1; /* still waiting */
+    ASYNC_BARRIER_WAIT(p->b, &p->index);
+    p->status = ASYNC_STATUS();
+    ASYNC_END;
+}
+
+Test(found, a_reset_waiter_cancelled_before_it_runs_is_not_uncounted_twice) {
+    async_loop loop;
+    async_barrier b;
+    async_task t[5];
+    struct party p[5];
+    int i, passed = 0;
+    size_t seen = 0;
+    memset(p, 0, sizeof p);
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_barrier_init(&b, 3);
+    for (i = 0; i < 5; i++) p[i].b = &b;
+    async_spawn(&loop, &t[0], barrier_party, &p[0]);
+    async_step(&loop);             /* party 0 waits */
+    async_spawn(&loop, &t[1], barrier_party, &p[1]);
+    async_barrier_reset(&b);       /* party 0 let go (EBROKEN when it runs)... */
+    async_cancel(&t[0]);           /* ...but cancelled first */
+    async_step(&loop);             /* party 1 waits; party 0 leaves */
+    cr_assert_eq(async_barrier_waiting(&b), 1);
+    for (i = 2; i < 5; i++) async_spawn(&loop, &t[i], barrier_party, &p[i]);
+    cr_assert_eq(async_run(&loop), ASYNC_EDEADLK, "the fifth party waits for a new round");
+    for (i = 1; i < 5; i++)
+        if (p[i].status == ASYNC_OK) {
+            passed++;
+            seen |= (size_t)1 << p[i].index;
+        }
+    cr_assert_eq(passed, 3, "%d parties passed a barrier of 3", passed);
+    cr_assert_eq(seen, 7u, "indices 0, 1 and 2 once each");
+    cr_assert_eq(async_barrier_waiting(&b), 1);
+    async_cancel(&t[4]);
+    async_cancel(&t[3]);
+    async_cancel(&t[2]);
+    async_run(&loop);
+}
+
+Test(found, a_future_error_code_that_does_not_fit_the_status_is_refused) {
+    async_loop loop;
+    async_future f;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_future_init(&f, &loop);
+    cr_assert_eq(async_future_set_error(&f, -40000), ASYNC_EINVAL);
+    cr_assert_eq(async_future_status(&f), ASYNC_EAGAIN, "still pending");
+    cr_assert_eq(async_future_set_error(&f, -32767), ASYNC_OK);
+    cr_assert_eq(async_future_status(&f), -32767);
+}

@@ -351,7 +351,7 @@ Test(tasks, one_hundred_thousand_tasks_each_complete_once, .timeout = 30) {
         cr_assert_eq(count[i], 1, "task %d completed %d times", i, count[i]);
         cr_assert_eq(async_task_state(&t[i]), ASYNC_DONE);
     }
-    cr_assert_eq(loop.nheap, 0);
+    cr_assert_eq(loop.timers.n, 0);
     cr_assert_eq(async_loop_pending(&loop), 0);
     cr_assert_lt(async_now(&loop), 1000 * MS);
 }
@@ -547,7 +547,7 @@ Test(sleep, zero_negative_and_nan_behave_as_yield) {
         cr_assert_eq(lg.who[i], i % 4 == 3 ? 9 : i % 4);
         cr_assert_eq(lg.when[i], 0, "no time passes");
     }
-    cr_assert_eq(loop.nheap, 0, "no timer was used");
+    cr_assert_eq(loop.timers.n, 0, "no timer was used");
 }
 
 Test(sleep, fractional_seconds) {
@@ -673,7 +673,7 @@ Test(cancel, sleeping_task_unwinds_through_finally) {
     cr_assert_eq(f.cancelled_seen, 1);
     cr_assert_eq(f.body_after, 0);
     cr_assert_eq(async_task_result(&t[0]), 0);
-    cr_assert_eq(loop.nheap, 0, "the cancelled sleep's timer was removed");
+    cr_assert_eq(loop.timers.n, 0, "the cancelled sleep's timer was removed");
     cr_assert_eq(async_now(&loop), 20 * MS, "the 1 s sleep did not hold the loop");
     cr_assert_eq(lg.when[1], 20 * MS, "the awaiter saw the end at once");
     cr_assert_eq(async_cancel(&t[0]), 0, "cancelling a done task is a no-op");

@@ -169,6 +169,24 @@ Test(examples, queue_consumes_everything_produced) {
     }
 }
 
+/* examples/split: three files sharing one loop, async.h compiled once. */
+Test(examples, split_kitchen_serves_every_order_in_time_order) {
+    cr_assert_str_eq(run_example("split", "--virtual"),
+                     "table 1 orders dish 1\n"
+                     "table 2 orders dish 1\n"
+                     "table 1 orders dish 2\n"
+                     "table 3 orders dish 1\n"
+                     "  Ada serves table 1 dish 1\n"
+                     "table 2 orders dish 2\n"
+                     "  Brian serves table 2 dish 1\n"
+                     "table 3 orders dish 2\n"
+                     "  Ada serves table 1 dish 2\n"
+                     "  Brian serves table 3 dish 1\n"
+                     "  Ada serves table 2 dish 2\n"
+                     "  Brian serves table 3 dish 2\n"
+                     "Ada cooked 3, Brian cooked 3\n");
+}
+
 Test(examples, mygen_prints_both_lists) {
     cr_assert_str_eq(run_example("mygen", "--virtual"),
                      "[1, 2, 4, 8, 16, 32, 64, 128, 256, 512]\n[1, 2, 16, 32, 256, 512]\n");

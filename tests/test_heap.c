@@ -1,25 +1,30 @@
-/* The timer heap on its own: random insert / remove / pop sequences checked
- * against a plain reference (an unsorted array scanned for its minimum), with
- * the heap's invariants verified as it goes. */
+/* The loop's timer structure on its own (async__timers: insert, remove,
+ * peek, pop), without a loop: random sequences checked against a plain
+ * reference (an unsorted array scanned for its minimum by deadline, then
+ * start order), and FIFO order for equal deadlines.  These tests use only
+ * the API, so another structure put behind it must pass them unchanged;
+ * check_shape() adds the binary heap's own invariants (async.h, "timers"). */
 #include "helpers.h"
 
 enum { CAP = 2048 };
 
 typedef struct {
-    async_loop loop;
+    async__timers tm;
     async__node node[CAP];
-    int in_heap[CAP];
-    int present[CAP]; /* reference: indices of the nodes in the heap */
+    uint64_t order[CAP]; /* reference: when each node was inserted */
+    int in[CAP];
+    int present[CAP]; /* reference: indices of the nodes in the structure */
     int npresent;
-} heap_fixture;
+    uint64_t inserts;
+} timers_fixture;
 
-static heap_fixture hf;
+static timers_fixture tf;
 
-/* Walk the tree: node k must exist for k <= nheap only (shape), never be
- * before its parent (order), and link back to its parent (links). */
+/* Structure-specific: node k exists for k <= n only (complete tree), is
+ * never before its parent, and links back to it. */
 static size_t check_node(const async__node *n, const async__node *parent, size_t k) {
     size_t count = 1;
-    cr_assert_leq(k, hf.loop.nheap, "node number %zu beyond %zu: not complete", k, hf.loop.nheap);
+    cr_assert_leq(k, tf.tm.n, "node number %zu beyond %zu: not complete", k, tf.tm.n);
     cr_assert_eq(n->link.h.parent, parent, "broken parent link at node %zu", k);
     if (parent) cr_assert(!async__timer_before(n, parent), "order violated at node %zu", k);
     if (n->link.h.left) count += check_node(n->link.h.left, n, 2 * k);
@@ -27,93 +32,119 @@ static size_t check_node(const async__node *n, const async__node *parent, size_t
     return count;
 }
 
-static void check_heap(void) {
-    size_t count = hf.loop.heap ? check_node(hf.loop.heap, NULL, 1) : 0;
-    cr_assert_eq(count, hf.loop.nheap);
-    cr_assert_eq(count, (size_t)hf.npresent);
+static void check_shape(void) {
+    size_t count = tf.tm.root ? check_node(tf.tm.root, NULL, 1) : 0;
+    cr_assert_eq(count, tf.tm.n);
+    cr_assert_eq(count, (size_t)tf.npresent);
 }
 
+/* The reference's earliest: smallest deadline, then earliest insert. */
 static int ref_min(void) {
     int best = -1, i;
-    for (i = 0; i < hf.npresent; i++) {
-        int c = hf.present[i];
-        if (best < 0 || async__timer_before(&hf.node[c], &hf.node[hf.present[best]])) best = i;
+    for (i = 0; i < tf.npresent; i++) {
+        int c = tf.present[i], b = best < 0 ? -1 : tf.present[best];
+        if (best < 0 || tf.node[c].deadline < tf.node[b].deadline ||
+            (tf.node[c].deadline == tf.node[b].deadline && tf.order[c] < tf.order[b]))
+            best = i;
     }
     return best;
 }
 
 static void ref_drop(int pos) {
-    hf.in_heap[hf.present[pos]] = 0;
-    hf.present[pos] = hf.present[--hf.npresent];
+    tf.in[tf.present[pos]] = 0;
+    tf.present[pos] = tf.present[--tf.npresent];
+}
+
+static void setup(uint32_t first_seq) {
+    memset(&tf, 0xA5, sizeof tf); /* init must not read the structure */
+    async__timers_init(&tf.tm);
+    memset(tf.in, 0, sizeof tf.in);
+    tf.npresent = 0;
+    tf.inserts = 0;
+    tf.tm.seq = first_seq; /* (heap detail: start the wrapping counter here) */
+}
+
+static void insert(int i, uint64_t deadline) {
+    tf.node[i].deadline = deadline;
+    async__timers_insert(&tf.tm, &tf.node[i]);
+    cr_assert_eq(tf.node[i].where, ASYNC__W_SLEEPING);
+    tf.order[i] = tf.inserts++;
+    tf.in[i] = 1;
+    tf.present[tf.npresent++] = i;
 }
 
 static void run_random(uint32_t seed, int ops, uint64_t deadline_range, uint32_t first_seq) {
     int op;
-    memset(&hf, 0, sizeof hf);
-    async_loop_init(&hf.loop, ASYNC_VIRTUAL);
-    hf.loop.seq = first_seq;
+    setup(first_seq);
     for (op = 0; op < ops; op++) {
         uint32_t r = xorshift32(&seed) % 100;
-        if (r < 50 && hf.npresent < CAP) { /* insert a node not in the heap */
+        if (r < 50 && tf.npresent < CAP) { /* insert a node not in */
             int i = (int)(xorshift32(&seed) % CAP);
-            while (hf.in_heap[i]) i = (i + 1) % CAP;
-            hf.node[i].deadline = xorshift32(&seed) % deadline_range;
-            async__heap_insert(&hf.loop, &hf.node[i]);
-            hf.in_heap[i] = 1;
-            hf.present[hf.npresent++] = i;
-        } else if (r < 75 && hf.npresent > 0) { /* remove an arbitrary node */
-            int pos = (int)(xorshift32(&seed) % (uint32_t)hf.npresent);
-            async__heap_remove(&hf.loop, &hf.node[hf.present[pos]]);
+            while (tf.in[i]) i = (i + 1) % CAP;
+            insert(i, xorshift32(&seed) % deadline_range);
+        } else if (r < 75 && tf.npresent > 0) { /* remove an arbitrary node */
+            int pos = (int)(xorshift32(&seed) % (uint32_t)tf.npresent);
+            async__timers_remove(&tf.tm, &tf.node[tf.present[pos]]);
+            cr_assert_eq(tf.node[tf.present[pos]].where, ASYNC__W_IDLE);
             ref_drop(pos);
-        } else if (hf.npresent > 0) { /* pop the minimum */
+        } else if (tf.npresent > 0) { /* peek, then pop the earliest */
             int pos = ref_min();
-            cr_assert_eq(hf.loop.heap, &hf.node[hf.present[pos]],
-                         "op %d (seed %u): heap root is not the earliest timer", op, seed);
-            async__heap_remove(&hf.loop, hf.loop.heap);
+            cr_assert_eq(async__timers_peek(&tf.tm), &tf.node[tf.present[pos]],
+                         "op %d (seed %u): peek is not the earliest timer", op, seed);
+            cr_assert_eq(async__timers_pop(&tf.tm), &tf.node[tf.present[pos]]);
             ref_drop(pos);
         }
-        if (op % 97 == 0) check_heap();
+        cr_assert_eq(tf.tm.n, (size_t)tf.npresent, "op %d: count", op);
+        if (op % 97 == 0) check_shape();
     }
-    check_heap();
-    /* drain: everything comes out in (deadline, seq) order */
-    while (hf.npresent > 0) {
+    check_shape();
+    /* drain: everything comes out in (deadline, start order) order */
+    while (tf.npresent > 0) {
         int pos = ref_min();
-        cr_assert_eq(hf.loop.heap, &hf.node[hf.present[pos]]);
-        async__heap_remove(&hf.loop, hf.loop.heap);
+        cr_assert_eq(async__timers_pop(&tf.tm), &tf.node[tf.present[pos]]);
         ref_drop(pos);
     }
-    cr_assert_null(hf.loop.heap);
-    cr_assert_eq(hf.loop.nheap, 0);
+    cr_assert_null(async__timers_peek(&tf.tm));
+    cr_assert_null(async__timers_pop(&tf.tm), "pop of an empty structure gives NULL");
+    cr_assert_eq(tf.tm.n, 0);
 }
 
-Test(heap, random_operations_match_reference_wide_deadlines, .timeout = 60) {
+Test(timers, random_operations_match_reference_wide_deadlines, .timeout = 60) {
     run_random(1, 100000, 1u << 30, 0);
 }
 
-Test(heap, random_operations_match_reference_many_ties, .timeout = 60) {
-    run_random(2, 100000, 8, 0); /* ties decided by the sequence number */
+Test(timers, random_operations_match_reference_many_ties, .timeout = 60) {
+    run_random(2, 100000, 8, 0); /* ties decided by start order */
 }
 
-Test(heap, sequence_number_wraps_without_reordering, .timeout = 60) {
+Test(timers, start_order_survives_the_sequence_number_wrapping, .timeout = 60) {
     run_random(3, 50000, 4, UINT32_MAX - 20000);
 }
 
-Test(heap, ascending_and_descending_inserts) {
+Test(timers, equal_deadlines_pop_in_insert_order_even_after_removals) {
     int i;
-    memset(&hf, 0, sizeof hf);
-    async_loop_init(&hf.loop, ASYNC_VIRTUAL);
-    for (i = 0; i < 1000; i++) {
-        hf.node[i].deadline = (uint64_t)(i < 500 ? i : 1500 - i);
-        async__heap_insert(&hf.loop, &hf.node[i]);
-        hf.present[hf.npresent++] = i;
+    setup(0);
+    for (i = 0; i < 1000; i++) insert(i, 42);
+    for (i = 0; i < 1000; i += 3) { /* take every third out of the middle */
+        async__timers_remove(&tf.tm, &tf.node[i]);
+        tf.in[i] = 0;
     }
-    check_heap();
     for (i = 0; i < 1000; i++) {
-        const async__node *root = hf.loop.heap;
+        if (i % 3 == 0) continue;
+        cr_assert_eq(async__timers_pop(&tf.tm), &tf.node[i], "FIFO broken at %d", i);
+    }
+    cr_assert_null(async__timers_peek(&tf.tm));
+}
+
+Test(timers, ascending_and_descending_inserts) {
+    int i;
+    setup(0);
+    for (i = 0; i < 1000; i++) insert(i, (uint64_t)(i < 500 ? i : 1500 - i));
+    check_shape();
+    for (i = 0; i < 1000; i++) {
+        const async__node *n = async__timers_pop(&tf.tm);
         /* deadlines were 0..499 and 1000 down to 501 */
-        cr_assert_eq(root->deadline, (uint64_t)(i < 500 ? i : i + 1),
-                     "pop %d gave deadline %llu", i, (unsigned long long)root->deadline);
-        async__heap_remove(&hf.loop, hf.loop.heap);
-        hf.npresent--;
+        cr_assert_eq(n->deadline, (uint64_t)(i < 500 ? i : i + 1),
+                     "pop %d gave deadline %llu", i, (unsigned long long)n->deadline);
     }
 }

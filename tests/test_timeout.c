@@ -80,7 +80,7 @@ Test(timeout, wait_for_cuts_a_child_short_and_runs_its_finally) {
     cr_assert_eq(s.when, 500 * MS);
     cr_assert_eq(s.child.finally_runs, 1);
     cr_assert_eq(lg.n, 0, "the child did not wake normally");
-    cr_assert_eq(loop.nheap, 0, "the child's sleep timer is gone");
+    cr_assert_eq(loop.timers.n, 0, "the child's sleep timer is gone");
     cr_assert_eq(async_task_state(&t), ASYNC_DONE, "a timeout is not a cancellation");
 }
 
@@ -98,7 +98,7 @@ Test(timeout, wait_for_a_fast_child_is_not_a_timeout) {
     cr_assert_not(s.expired);
     cr_assert_eq(ASYNC_RESULT(&s.child), 7);
     cr_assert_eq(s.when, 1 * SEC);
-    cr_assert_eq(loop.nheap, 0, "the disarmed timeout left the heap");
+    cr_assert_eq(loop.timers.n, 0, "the disarmed timeout left the heap");
     cr_assert_eq(async_now(&loop), 1 * SEC, "and did not hold the loop");
 }
 
@@ -235,7 +235,7 @@ Test(timeout, an_outer_timeout_unwinds_inner_frames) {
     cr_assert_eq(s.in.status, 99, "the inner frame did not carry on");
     cr_assert_eq(s.in.finally_runs, 1);
     cr_assert_eq(s.in.n.finally_runs, 1);
-    cr_assert_eq(loop.nheap, 0, "both timeouts and the sleep left the heap");
+    cr_assert_eq(loop.timers.n, 0, "both timeouts and the sleep left the heap");
     cr_assert_null(t.scopes);
 }
 
@@ -253,7 +253,7 @@ Test(timeout, an_inner_timeout_is_handled_by_the_inner_frame) {
     cr_assert_eq(s.in.finally_runs, 1);
     cr_assert_eq(s.status, ASYNC_OK, "the outer one did not expire");
     cr_assert_eq(s.when, 2 * SEC);
-    cr_assert_eq(loop.nheap, 0);
+    cr_assert_eq(loop.timers.n, 0);
 }
 
 /* Both expire at the same instant: the outer one wins. */
@@ -294,7 +294,7 @@ Test(timeout, a_timeout_left_armed_is_disarmed_when_its_frame_ends) {
     vinit();
     async_spawn(&loop, &t, forgetful_fn, &s);
     cr_assert_eq(async_run(&loop), ASYNC_OK);
-    cr_assert_eq(loop.nheap, 0);
+    cr_assert_eq(loop.timers.n, 0);
     cr_assert_null(t.scopes);
     cr_assert_eq(async_now(&loop), 100 * MS);
     cr_assert_not(async_timeout_expired(&s.tmo));

@@ -121,6 +121,9 @@ build_examples() {
         $cc -std=c99 $warn -O2 -I. -static "$f" -o "$out/examples/$(basename "$f" .c)" -lpthread ||
             { echo "FAILED: $f"; rc=1; }
     done
+    # the split-mode example: several files, async.h compiled in one of them
+    $cc -std=c99 $warn -O2 -I. -static examples/split/*.c -o "$out/examples/split" -lpthread ||
+        { echo "FAILED: examples/split"; rc=1; }
     $cc -std=c99 $warn -O2 -I. -static tests/tsan_threads.c -o "$out/tsan_threads" -lpthread || rc=1
     $cc -std=c99 $warn -O2 -I. -static -x c - -o "$out/probe" <<< 'int main(void) { return 0; }' || rc=1
     return $rc
