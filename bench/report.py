@@ -251,13 +251,23 @@ def markdown(problems):
             if ok is not None:
                 out.append(f"- {title}, {m.title}: async.h {num(med(w, 'async.h', m.key), m.dec)} "
                            f"{m.unit}, target {text}" + context(w, m))
-        if wl.get("relative"):  # a target relative to a peer: at least its figure
-            key, peer = wl["relative"]
+        if wl.get("relative"):  # a target relative to a peer's figure
+            key, peer, factor, better = wl["relative"]
             m = next(m for m in wl["metrics"] if m.key == key)
             a, u = med(w, "async.h", key), med(w, peer, key)
             if a is not None and u is not None:
-                out.append(f"- {title}, {m.title}: async.h {num(a, 0)}, target >= {peer}'s "
-                           f"{num(u, 0)}: **{'met' if a >= u else 'missed'}**")
+                goal = u * factor if better == "higher" else u / factor
+                ok = a >= goal if better == "higher" else a <= goal
+                unit = f" {m.unit}" if m.unit else ""
+                if factor == 1:
+                    rule = f"{peer}'s {num(u, m.dec)}{unit}"
+                elif better == "higher":
+                    rule = f"{factor:g} x {peer}'s {num(u, m.dec)} = {num(goal, m.dec)}{unit}"
+                else:
+                    rule = f"{peer}'s {num(u, m.dec)} / {factor:g} = {num(goal, m.dec)}{unit}"
+                out.append(f"- {title}, {m.title}: async.h {num(a, m.dec)}{unit}, target "
+                           f"{'>=' if better == 'higher' else '<='} {rule}: "
+                           f"**{'met' if ok else 'missed'}**")
     out.append("")
     if CHART:
         out.append("## Chart\n")

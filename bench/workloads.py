@@ -30,7 +30,9 @@ Row fields:
   same    a result key every implementation must report alike (the W4
           programs must sleep the same sequence)
   show_n  the section title gives n
-  relative (key, peer): async.h's target is at least the peer's figure
+  relative (key, peer, factor, "higher" or "lower"): async.h's target is
+          `factor` times better than the peer's figure, where better is
+          higher (a rate) or lower (a cost)
 """
 import sys
 
@@ -109,7 +111,7 @@ def workloads(w1_sleep=1.0):
                       M("max_us", "max oversleep", "us", 0)],
              floors=[("sync", "a bare clock_nanosleep"),
                      ("async.h-slack1", "async.h with 1 ns timer slack")]),
-        dict(id="w6", title="W6 echo", run="server", relative=("rps", "libuv"),
+        dict(id="w6", title="W6 echo", run="server", relative=("rps", "libuv", 1, "higher"),
              args={"full": ["100", "30"], "quick": ["20", "5"]},
              desc="TCP echo over loopback: each implementation's echo server, driven by the "
              "same load generator (bench/w6_load.c, written with async.h) keeping "
@@ -119,6 +121,27 @@ def workloads(w1_sleep=1.0):
              metrics=[M("rps", "requests per second", "", 0),
                       M("median_us", "median latency", "us", 1),
                       M("p99_us", "p99 latency", "us", 1, chart="W6 p99")]),
+        dict(id="w7", title="W7 timeout churn", run="plain", show_n=True,
+             relative=("awaits_per_s", "libuv", 2, "higher"),
+             args={"full": ["1000000"], "quick": ["10000"]},
+             desc="The server pattern, every read under a deadline that does not fire: with "
+             "10,000 other timers armed 10-20 s away, n awaits each under a fresh 10 s "
+             "timeout (async.h: ASYNC_WITH_TIMEOUT around a wait that completes at once, "
+             "through the loop every ASYNC_BUDGET awaits), against libuv's "
+             "uv_timer_start/uv_timer_stop pairs in a row (its timers at their fastest).",
+             metrics=[M("ns_per_await", "per await under a timeout", "ns", 1, chart="W7 await"),
+                      M("awaits_per_s", "per second", "", 0),
+                      M("cpu_ms", "CPU", "ms", 0)]),
+        dict(id="w8", title="W8 equal deadlines", run="plain", show_n=True, same="ordered",
+             relative=("cpu_ms", "libuv", 2, "lower"),
+             args={"full": ["100000"], "quick": ["1000"]},
+             desc="n tasks (libuv: timers) all sleep the same 10 ms, 100 rounds in a row; "
+             "every round must wake them in the order they started (checked: the "
+             "program fails otherwise).  The wall time is bound by the sleeps or by "
+             "the CPU, whichever is more; CPU per wake-up is the figure.",
+             metrics=[M("cpu_ms", "CPU", "ms", 0, chart="W8 CPU"),
+                      M("ns_per_wakeup", "CPU per wake-up", "ns", 1),
+                      M("total_ms", "wall", "ms", 0)]),
     ]
 
 
