@@ -49,6 +49,7 @@ have hyperfine || missing+=(hyperfine)
 have_libuv || missing+=(libuv1-dev)
 have python3 || missing+=(python3)
 have node || missing+=(nodejs)
+have go || missing+=(golang-go)
 [ "$QUICK" = 1 ] || have gnuplot || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && have apt-get; then
@@ -112,7 +113,7 @@ if have node; then IMPLS+=(node); else note "Node.js: not installed, skipped"; f
 if [ "$HAVE_GO" = 1 ]; then
     IMPLS+=(go)
 else
-    note "Go: not installed here (and not fetched), so the Go programs (bench/w*_go.go) were skipped"
+    note "Go: not installed (golang-go could not be installed), so the Go programs (bench/w*_go.go) were skipped"
 fi
 IMPLS+=(pthreads)
 
