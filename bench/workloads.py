@@ -127,8 +127,10 @@ def workloads(w1_sleep=1.0):
              desc="The server pattern, every read under a deadline that does not fire: with "
              "10,000 other timers armed 10-20 s away, n awaits each under a fresh 10 s "
              "timeout (async.h: ASYNC_WITH_TIMEOUT around a wait that completes at once, "
-             "through the loop every ASYNC_BUDGET awaits), against libuv's "
-             "uv_timer_start/uv_timer_stop pairs in a row (its timers at their fastest).",
+             "through the loop every ASYNC_BUDGET awaits; asyncio: asyncio.timeout around "
+             "a set Event; Node: setTimeout/clearTimeout around an await of a resolved "
+             "promise), against libuv's uv_timer_start/uv_timer_stop pairs in a row (its "
+             "timers at their fastest).",
              metrics=[M("ns_per_await", "per await under a timeout", "ns", 1, chart="W7 await"),
                       M("awaits_per_s", "per second", "", 0),
                       M("cpu_ms", "CPU", "ms", 0)]),
