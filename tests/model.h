@@ -254,6 +254,7 @@ enum { MODEL_BUG_NONE = 0, MODEL_BUG_LIFO_TIES, MODEL_BUG_EVENT_ORDER, MODEL_BUG
        MODEL_BUG_LQUEUE_LIFO,   /* the unbounded queue hands out its newest item */
        MODEL_BUG_FUTURE_REVERSE, /* a future wakes its waiters newest first */
        MODEL_BUG_WAIT_ALL,      /* FIRST_COMPLETED waits for all the tasks */
+       MODEL_BUG_COND_LOST,     /* a notified waiter cut short keeps the notify */
        MODEL_BUG_BAR_STALE      /* a waiter let go by abort/reset, cut short,
                                  * leaves the next round too (async.h 0.5) */ };
 enum { MODEL_QFIFO = 0, MODEL_QLIFO, MODEL_QPRIO };
@@ -2341,7 +2342,8 @@ static inline int model_m_wait_resume(model_ctx *x, int k, int d, const model_op
         }
         x->m.lowner = k;
         /* notified, then interrupted: the notification passes on */
-        if (x->m.t[k].notified && r != ASYNC_OK) model_m_notify(x, a, 1);
+        if (x->m.t[k].notified && r != ASYNC_OK && x->o.model_bug != MODEL_BUG_COND_LOST)
+            model_m_notify(x, a, 1);
         x->m.t[k].notified = 0;
         return r;
     case MODEL_BWAIT:
