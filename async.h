@@ -4520,9 +4520,10 @@ ASYNC_API int async__cond_resume(async_task *t, async_frame *f, async_condition 
                           "handed to this task", t);
         s->held--;
     } else if (async_semaphore_try_acquire(s) != ASYNC_OK) {
-        r = async__park(t, &s->waiters);
-        if (notified) t->node.flags |= ASYNC__T_RELEASED; /* (park clears it) */
-        return r;
+        /* queue for the lock, still marked notified (async__park would
+         * clear that; no grant is pending here) */
+        async__list_push(&s->waiters, &t->node);
+        return ASYNC__AGAIN;
     }
     c->lock->owner = t;
     t->node.flags &= (uint8_t)~ASYNC__T_RELEASED;
@@ -4598,12 +4599,11 @@ ASYNC_API int async__barrier_resume(async_task *t, async_frame *f, async_barrier
     int r = async__intr_status(t, f);
     if (async__take_grant(t)) /* passed; an interruption shows at the next wait */
         return r == ASYNC__UNWIND ? r : ASYNC_OK;
-    if (t->node.flags & ASYNC__T_RELEASED) { /* aborted or reset: not counted */
+    if (t->node.flags & ASYNC__T_RELEASED) /* aborted or reset: uncounted already */
         t->node.flags &= (uint8_t)~ASYNC__T_RELEASED;
-        return r != ASYNC_OK ? r : ASYNC_EBROKEN;
-    }
-    if (r != ASYNC_OK && b->count > 0) b->count--; /* cut short: leave the barrier */
-    return r;
+    else if (r != ASYNC_OK && b->count > 0) /* cut short: leave the barrier */
+        b->count--;
+    return r != ASYNC_OK ? r : ASYNC_EBROKEN;
 }
 
 static inline void async__describe_barrier(async__fmt *o, const async_task *t) {
