@@ -31,7 +31,7 @@ define need
 	  else echo "missing $(2): run 'sudo apt-get install $(2)'"; exit 1; fi; }
 endef
 
-.PHONY: all examples test linkage cmake-test compile-time check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint portability
+.PHONY: all examples test posix linkage cmake-test compile-time check demo bench install uninstall clean clean-san help deps-test deps-check compile-matrix soak fuzz lint portability
 
 all: examples
 
@@ -41,6 +41,7 @@ help:
 	@echo "make linkage    split mode (ASYNC_EXTERN/ASYNC_IMPLEMENTATION) builds; mismatches fail to link (in make test)"
 	@echo "make cmake-test CMake package: build, install, find_package(async_h) from another project (in make test)"
 	@echo "make compile-time  compile times of both linkage modes (hyperfine), a Markdown table"
+	@echo "make posix      the suite and examples with POSIX.1-2008 only, Linux-only names poisoned"
 	@echo "make check      test, then again under ASan+UBSan and under valgrind"
 	@echo "make demo       countsync vs countasync with hyperfine"
 	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
@@ -83,12 +84,12 @@ deps-test:
 # One binary per backend, same sources: one object per test file and
 # variant (build/tests/VARIANT.d/), with the headers each one includes
 # tracked (-MMD), so `make -j` rebuilds only what a change touches.
-# $(1) = variant, $(2) = its flags.
+# $(1) = variant, $(2) = its flags, $(3) = its test files (default: all).
 define suite_rule
 $(BUILD)/tests/$(1).d/%.o: tests/%.c async.h tests/helpers.h | $(BUILD)/tests deps-test
 	@mkdir -p $$(@D)
 	$$(CC) $$(STD) $$(WARN) $(2) -MMD -MP -I. -c $$< -o $$@
-$(BUILD)/tests/$(1): $(patsubst tests/%.c,$(BUILD)/tests/$(1).d/%.o,$(TEST_SRC))
+$(BUILD)/tests/$(1): $(patsubst tests/%.c,$(BUILD)/tests/$(1).d/%.o,$(or $(3),$(TEST_SRC)))
 	$$(CC) $(2) $$(filter %.o,$$^) -o $$@ -lcriterion
 -include $(wildcard $(BUILD)/tests/$(1).d/*.d)
 endef
@@ -96,6 +97,11 @@ $(eval $(call suite_rule,suite,$(CFLAGS)))
 $(eval $(call suite_rule,suite-labels,$(CFLAGS) -DASYNC_LABELS=1))
 # ...and the poll() I/O backend instead of epoll.
 $(eval $(call suite_rule,suite-poll,$(CFLAGS) -DASYNC_POLL=1))
+# make posix: POSIX.1-2008 only, every Linux-only name poisoned
+# (tests/posix_only.h); the fault tests, which intercept Linux's own calls,
+# are left out.
+POSIX_FLAGS := -D_POSIX_C_SOURCE=200809L -DASYNC_POSIX_ONLY=1 -include tests/posix_only.h
+$(eval $(call suite_rule,suite-posix,$(CFLAGS) $(POSIX_FLAGS),$(filter-out tests/test_faults.c,$(TEST_SRC))))
 # make check: ASan + UBSan, both coroutine backends.
 $(eval $(call suite_rule,suite-san,-O1 -g $(SAN)))
 $(eval $(call suite_rule,suite-san-labels,-O1 -g $(SAN) -DASYNC_LABELS=1))
@@ -117,6 +123,19 @@ test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/s
 	$(BUILD)/tests/suite --jobs 2
 	ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-labels --jobs 2
 	$(BUILD)/tests/suite-poll --jobs 2
+
+# The suite and the examples as macOS and the BSDs build them (see above).
+posix: deps-test
+	$(MAKE) --no-print-directory examples BUILD=$(BUILD)/posix CFLAGS="$(CFLAGS) $(POSIX_FLAGS)"
+	$(MAKE) --no-print-directory $(BUILD)/tests/suite-posix
+	ASYNC_EXAMPLES=$(BUILD)/posix $(BUILD)/tests/suite-posix --jobs 2
+	@for f in examples/*.c; do clang $(STD) $(WARN) $(POSIX_FLAGS) -I. -fsyntax-only $$f || exit 1; done
+	@for n in epoll_create1 epoll_wait timerfd_create eventfd accept4 pipe2 clock_nanosleep \
+	          sigtimedwait MSG_NOSIGNAL SOCK_NONBLOCK SOCK_CLOEXEC CLOCK_BOOTTIME TIMER_ABSTIME; do \
+	  printf '#include "async.h"\nlong f(void) { return (long)%s; }\n' $$n > $(BUILD)/posix/poisoned.c; \
+	  $(CC) $(STD) $(POSIX_FLAGS) -I. -c $(BUILD)/posix/poisoned.c -o /dev/null 2>&1 | grep -q poisoned || \
+	    { echo "posix: $$n compiles: it is not poisoned"; exit 1; }; done
+	@echo "posix: the suite and examples pass with POSIX.1-2008 alone; examples also build with clang; 14 Linux-only names refused"
 
 deps-check: deps-test
 	$(call need,/usr/bin/valgrind,valgrind)

@@ -117,7 +117,14 @@
  *                       tcc).
  *   ASYNC_NO_IO         [same] hosted, but without the I/O section (no
  *                       epoll, sockets or threads).
- *   ASYNC_POLL          [same] use poll() instead of epoll on Linux.
+ *   ASYNC_POLL          [same] use poll() instead of epoll on Linux.  Where
+ *                       poll() is the only backend, async.h defines it.
+ *   ASYNC_POSIX_ONLY    [same] use POSIX.1-2008 calls only, as on macOS and
+ *                       the BSDs: poll() with a pipe for wake-ups, nanosleep,
+ *                       SIGPIPE held around writes instead of MSG_NOSIGNAL.
+ *                       Implies ASYNC_POLL.  Other Unixes take this path
+ *                       anyway; `make posix` runs the suite so on Linux,
+ *                       with every Linux-only name poisoned.
  *   ASYNC_POLL_MAX      poll backend: fds watched at once (default 1024).
  *   ASYNC_EPOLL_EVENTS  epoll backend: events taken per wait (default 64;
  *                       more wait for the next pass, none is lost).
@@ -261,6 +268,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#ifdef _WIN32 /* winsock2.h first: windows.h alone would pull in the old winsock.h */
+#include <winsock2.h>
+#include <windows.h>
+#endif
 #define ASYNC__ERRNO(name, linux_value) (-(name))
 #else
 #define ASYNC__ERRNO(name, linux_value) (-(linux_value))
@@ -287,8 +298,17 @@
 #endif
 #if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
 #define ASYNC__IO 1
-#if defined(__linux__) && !defined(ASYNC_POLL)
+/* Linux's own calls (epoll, timerfd, eventfd, MSG_NOSIGNAL, clock_nanosleep)
+ * are used on Linux only; elsewhere, and with ASYNC_POSIX_ONLY, nothing
+ * beyond POSIX.1-2008.  Keyed on the OS, never on the names themselves, so
+ * that a build which poisons them (`make posix`) never mentions one. */
+#if defined(__linux__) && !defined(ASYNC_POSIX_ONLY)
+#define ASYNC__LINUX 1
+#if !defined(ASYNC_POLL)
 #define ASYNC__EPOLL 1
+#endif
+#elif !defined(ASYNC_POLL)
+#define ASYNC_POLL 1 /* the only backend here: say so to #ifdef ASYNC_POLL */
 #endif
 #endif
 
@@ -2533,13 +2553,49 @@ static inline async__node *async__timers_pop(async__timers *tm) {
 
 /* ---- clock and idle wait ------------------------------------------------- */
 
-#ifndef ASYNC_NO_OS
-#if defined(CLOCK_MONOTONIC) && (defined(TIMER_ABSTIME) || defined(__APPLE__))
+#if !defined(ASYNC_NO_OS) && defined(_WIN32)
+/* Windows: the performance counter (QueryPerformanceCounter: monotonic, well
+ * under 1 us); idle in a high-resolution waitable timer (Windows 10 1803 and
+ * later), else in a plain one, which wakes on the system tick (1-15.6 ms
+ * late; ASYNC_PRECISE spins the rest). */
+#ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002
+#endif
+static inline uint64_t async__os_clock(void *ctx) {
+    LARGE_INTEGER c, f;
+    (void)ctx;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (uint64_t)(c.QuadPart / f.QuadPart) * 1000000000u +
+           (uint64_t)(c.QuadPart % f.QuadPart) * 1000000000u / (uint64_t)f.QuadPart;
+}
+
+static inline void async__os_idle(void *ctx, uint64_t deadline) {
+    uint64_t now = async__os_clock(NULL), left;
+    LARGE_INTEGER due;
+    HANDLE t;
+    (void)ctx;
+    if (now >= deadline) return;
+    left = deadline - now;
+    if (left > 86400000000000u) left = 86400000000000u; /* a day; the loop asks again */
+    due.QuadPart = -(LONGLONG)((left + 99u) / 100u);   /* relative, in 100 ns */
+    t = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION, TIMER_ALL_ACCESS);
+    if (!t) t = CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
+    if (t && SetWaitableTimer(t, &due, 0, NULL, NULL, FALSE))
+        WaitForSingleObject(t, INFINITE);
+    else
+        Sleep((DWORD)((left + 999999u) / 1000000u));
+    if (t) CloseHandle(t);
+}
+#elif !defined(ASYNC_NO_OS)
+#if defined(CLOCK_MONOTONIC)
 typedef struct timespec async__timespec;
 #define ASYNC__CLOCK_GETTIME clock_gettime
-#define ASYNC__CLOCK_NANOSLEEP clock_nanosleep
 #define ASYNC__MONOTONIC CLOCK_MONOTONIC
+#if defined(__linux__) && !defined(ASYNC_POSIX_ONLY)
+#define ASYNC__CLOCK_NANOSLEEP clock_nanosleep /* absolute deadlines */
 #define ASYNC__ABSTIME TIMER_ABSTIME
+#endif
 #elif defined(__linux__) && (defined(__LP64__) || defined(_LP64) || defined(__i386__))
 /* A strict ISO mode (-std=c99 without _POSIX_C_SOURCE) hides the POSIX clock
  * functions.  They are in the C library all the same, with this stable Linux
@@ -2574,8 +2630,8 @@ static inline void async__os_idle(void *ctx, uint64_t deadline) {
     if (sec > 0x7fffffffu) sec = 0x7fffffffu; /* fits any time_t; ~68 years */
     ts.tv_sec = (long)sec;
     ts.tv_nsec = (long)(deadline % 1000000000u);
-#if defined(__APPLE__)
-    {   /* no clock_nanosleep: sleep the remaining time */
+#if !defined(ASYNC__CLOCK_NANOSLEEP)
+    {   /* macOS has no clock_nanosleep: sleep the time left */
         uint64_t now = async__os_clock(NULL), left;
         if (now >= deadline) return;
         left = deadline - now;
@@ -5172,9 +5228,10 @@ static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) 
     while (r < 0 && errno == EINTR);
     e = errno;
     if (r < 0 && e == EPIPE && !sigismember(&pending, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR) {
-        }
+        int sig; /* the write raised it, so sigwait returns at once */
+        sigemptyset(&pending);
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) sigwait(&pipe_only, &sig);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = e;
@@ -5199,13 +5256,14 @@ static inline ssize_t async__write_nosigpipe(int fd, const void *buf, size_t n) 
 ASYNC_API intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
     ssize_t r;
     if (!io->open) return -EBADF;
+#ifdef ASYNC__LINUX
     if (io->socket) {
         do
             r = ASYNC_SYSCALL(send)(io->fd, buf, n, MSG_NOSIGNAL);
         while (r < 0 && errno == EINTR);
-    } else {
+    } else
+#endif
         r = async__write_nosigpipe(io->fd, buf, n);
-    }
     if (r >= 0) return (intptr_t)r;
     if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_WRITE;
     return -errno;

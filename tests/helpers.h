@@ -2,7 +2,7 @@
  * behaviour the tests observe through a log of events. */
 #ifndef TEST_HELPERS_H
 #define TEST_HELPERS_H
-#ifndef _GNU_SOURCE /* g++ predefines it */
+#if !defined(_GNU_SOURCE) && !defined(ASYNC_POSIX_ONLY) /* g++ predefines it */
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
@@ -103,6 +103,16 @@ static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Block the calling thread for `ms` milliseconds (nanosleep: POSIX.1-2008
+ * dropped usleep). */
+static inline void sleep_ms(long ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }
 
 static inline double cpu_s(void) {

@@ -207,7 +207,7 @@ Test(future, a_timeout_leaves_the_future_pending_for_the_others) {
 }
 
 static void *complete_from_a_thread(void *arg) {
-    usleep(20000);
+    sleep_ms(20);
     async_future_set_result_threadsafe((async_future *)arg, 99);
     return NULL;
 }

@@ -241,15 +241,23 @@ Test(async_main, a_handler_of_the_programs_own_is_left_alone, .timeout = 20) {
     main_state s;
     pthread_t th;
     shot sh = {SIGINT, 0.05};
+    struct sigaction sa, after;
     memset(&s, 0, sizeof s);
     memset(&seen, 0, sizeof seen);
     s.main_sleep = 0.3;
-    signal(SIGINT, on_int);
+    /* sigaction, not signal(): in a strict POSIX build glibc's signal()
+     * has System V semantics and resets the handler when it runs. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_int;
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGINT, &sa, NULL), 0);
     cr_assert_eq(pthread_create(&th, NULL, send_later, &sh), 0);
     cr_assert_eq(async_main(main_coro, &s, 0), ASYNC_OK);
     pthread_join(th, NULL);
     cr_assert(seen.main_done, "main ran to its end: the signal was the program's");
-    cr_assert(signal(SIGINT, SIG_DFL) == on_int);
+    cr_assert_eq(sigaction(SIGINT, NULL, &after), 0);
+    cr_assert(after.sa_handler == on_int);
+    signal(SIGINT, SIG_DFL);
 }
 
 /* A cleanup that hangs: the second Ctrl-C ends the program, as it would
@@ -276,9 +284,9 @@ Test(async_main, a_second_sigint_ends_a_cleanup_that_hangs, .timeout = 20) {
         signal(SIGINT, SIG_DFL);
         _exit(async_main(stubborn, &s, 0) == 130 ? 3 : 4);
     }
-    usleep(200000);
+    sleep_ms(200);
     kill(pid, SIGINT);
-    usleep(200000);
+    sleep_ms(200);
     cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "still cleaning up after one SIGINT");
     kill(pid, SIGINT);
     cr_assert_eq(waitpid(pid, &status, 0), pid);

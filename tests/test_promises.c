@@ -115,7 +115,8 @@ Test(promises, connect_to_a_listener_that_never_answers_times_out, .timeout = 10
     int ls = bind_loopback(SOCK_STREAM, &a), filler[3], i;
     cr_assert_eq(listen(ls, 0), 0); /* accepts nothing: the queue fills at once */
     for (i = 0; i < 3; i++) { /* fill the accept queue */
-        filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        filler[i] = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_eq(fcntl(filler[i], F_SETFL, O_NONBLOCK), 0);
         connect(filler[i], (struct sockaddr *)&a, sizeof a);
     }
     async_loop_init(&loop, 0);
