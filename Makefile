@@ -55,6 +55,7 @@ help:
 	@echo "make crawl-demo areq vs areq_sync on a local site of slow pages (hyperfine)"
 	@echo "make arm64      the suite for aarch64 under qemu-aarch64, 3 backends (installs its tools)"
 	@echo "make wasm       examples, model test and a host-driven loop under emscripten + node"
+	@echo "make windows    the suite without I/O and the examples, mingw-w64 under wine64"
 	@echo "make mcu        bare-metal Cortex-M3 tasks under qemu-system-arm, with flash/RAM figures"
 
 $(BUILD) $(BUILD)/tests:

@@ -15,8 +15,8 @@
  *     macros (timeouts, generators, as_completed, queues, events,
  *     semaphores, locks, task groups, unbounded queues, loop callbacks,
  *     futures, conditions, barriers, waiting for some of many tasks,
- *     generators without a loop); I/O (POSIX) (sockets, other threads,
- *     embedding); driving the loop yourself.
+ *     generators without a loop); I/O (POSIX and Windows: sockets, other
+ *     threads, embedding); driving the loop yourself.
  *   Implementation (every file: what the macros need):
  *     the coroutine mechanism (resume points, ASYNC_BEGIN/END, the wait
  *     macro); ready queue; cooperative budget.
@@ -28,9 +28,10 @@
  *     generators, as_completed, queues, events, semaphores and locks, task
  *     groups, unbounded queues, loop callbacks, done callbacks, futures,
  *     conditions, barriers, asyncio.wait, generators without a loop.
- *   I/O implementation: backends (the interface), backend: epoll, backend:
- *     poll, the loop's side of I/O, handles, waiting on many fds, sockets,
- *     worker threads, embedding.
+ *   I/O implementation: OS calls (POSIX or Winsock), backends (the
+ *     interface), backend: epoll, backend: poll or WSAPoll, the loop's side
+ *     of I/O, handles, waiting on many fds, sockets, worker threads,
+ *     embedding.
  *   Introspection and tracing; revision history; licence.
  *
  * ---------------------------------------------------------------------------
@@ -118,7 +119,8 @@
  *   ASYNC_NO_IO         [same] hosted, but without the I/O section (no
  *                       epoll, sockets or threads).
  *   ASYNC_POLL          [same] use poll() instead of epoll on Linux.  Where
- *                       poll() is the only backend, async.h defines it.
+ *                       poll() (WSAPoll on Windows) is the only backend,
+ *                       async.h defines it.
  *   ASYNC_POSIX_ONLY    [same] use POSIX.1-2008 calls only, as on macOS and
  *                       the BSDs: poll() with a pipe for wake-ups, nanosleep,
  *                       SIGPIPE held around writes instead of MSG_NOSIGNAL.
@@ -296,7 +298,17 @@
 #ifndef ASYNC_SYSCALL
 #define ASYNC_SYSCALL(name) name
 #endif
-#if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
+#if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && defined(_WIN32)
+/* Windows: sockets through WSAPoll, Win32 threads; link with ws2_32. */
+#define ASYNC__IO 1
+#define ASYNC__WIN 1
+#ifndef ASYNC_POLL
+#define ASYNC_POLL 1 /* the only backend here: say so to #ifdef ASYNC_POLL */
+#endif
+#ifdef _MSC_VER
+#pragma comment(lib, "ws2_32")
+#endif
+#elif !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
 #define ASYNC__IO 1
 /* Linux's own calls (epoll, timerfd, eventfd, MSG_NOSIGNAL, clock_nanosleep)
  * are used on Linux only; elsewhere, and with ASYNC_POSIX_ONLY, nothing
@@ -312,7 +324,9 @@
 #endif
 #endif
 
-#ifdef ASYNC__IO
+#ifdef ASYNC__WIN
+#include <ws2tcpip.h>
+#elif defined(ASYNC__IO)
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -320,6 +334,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
+#ifdef ASYNC__IO
 #ifdef ASYNC__EPOLL
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -336,6 +352,35 @@
 #endif
 #ifndef ASYNC_SPIN_NS
 #define ASYNC_SPIN_NS 100000 /* ASYNC_PRECISE: wake this early, then spin */
+#endif
+/* Threads, locks and the atomics of the cross-thread inbox: POSIX threads
+ * and GNU builtins, or Win32 threads and Interlocked functions (which every
+ * Windows compiler has, mingw-w64 and MSVC alike). */
+#ifdef ASYNC__WIN
+typedef SRWLOCK async__mutex;
+typedef CONDITION_VARIABLE async__cond;
+typedef HANDLE async__thread;
+#define ASYNC__LOAD_PTR(p) InterlockedCompareExchangePointer((PVOID volatile *)(p), NULL, NULL)
+#define ASYNC__XCHG_PTR(p, v) InterlockedExchangePointer((PVOID volatile *)(p), (v))
+#define ASYNC__CAS_PTR(p, e, d) async__win_cas((PVOID volatile *)(p), (PVOID *)(e), (d))
+#define ASYNC__LOAD_INT(p) InterlockedCompareExchange((LONG volatile *)(p), 0, 0)
+#define ASYNC__ADD_INT(p, v) InterlockedExchangeAdd((LONG volatile *)(p), (v))
+static inline int async__win_cas(PVOID volatile *p, PVOID *expected, PVOID desired) {
+    PVOID seen = InterlockedCompareExchangePointer(p, desired, *expected);
+    if (seen == *expected) return 1;
+    *expected = seen;
+    return 0;
+}
+#else
+typedef pthread_mutex_t async__mutex;
+typedef pthread_cond_t async__cond;
+typedef pthread_t async__thread;
+#define ASYNC__LOAD_PTR(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define ASYNC__XCHG_PTR(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+#define ASYNC__CAS_PTR(p, e, d)                                               \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
+#define ASYNC__LOAD_INT(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define ASYNC__ADD_INT(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
 #endif
 #endif
 
@@ -1483,13 +1528,23 @@ ASYNC_API int64_t async_seconds_to_ns(double seconds);
 ASYNC_API int64_t async_ms_to_ns(int64_t ms);
 
 /* ==========================================================================
- * I/O (POSIX): readiness waits, sockets, worker threads, embedding
+ * I/O (POSIX and Windows): readiness waits, sockets, worker threads, embedding
  * ==========================================================================
  * Compiled unless ASYNC_NO_OS or ASYNC_NO_IO is defined.  On Linux the loop
  * waits in epoll, with a timerfd in the set for precise wake-ups and an
  * eventfd for other threads; define ASYNC_POLL to use poll() instead (the
- * default elsewhere).  The OS resources are made when first needed on the
- * loop's thread (or by async_loop_prepare); async_loop_close frees them. */
+ * default on other Unixes).  The OS resources are made when first needed
+ * on the loop's thread (or by async_loop_prepare); async_loop_close frees
+ * them.
+ *
+ * Windows: sockets only, through WSAPoll (at most ASYNC_POLL_MAX at once),
+ * with a UDP socket connected to itself for wake-ups; worker threads are
+ * Win32 threads.  Link with ws2_32 (-lws2_32; MSVC links it by itself).
+ * Pass a SOCKET where an fd is asked for, cast to int: socket handles are
+ * 32-bit significant.  Errors are the same -errno names as elsewhere
+ * (-ECONNREFUSED, -EBADF for a closed or non-socket handle, ...).  Before
+ * Windows 10 version 2004, WSAPoll does not report a failed connect: such
+ * a connect ends only at its time limit (give ASYNC_SOCK_CONNECT one). */
 #ifdef ASYNC__IO
 /* What a readiness wait waits for. */
 #define ASYNC_READ 1u
@@ -1509,12 +1564,15 @@ struct async_io {
     async_io *next, *prev;    /* poll backend: the loop's open handles */
 };
 
-/* async_io_open(loop, io, fd): watch fd.  The fd is made non-blocking while
- * it is watched (async_io_detach restores its blocking mode); nothing else
- * about it changes (close-on-exec stays as it was).  Returns ASYNC_OK or
- * -errno: -EBADF for an invalid fd, -EPERM for a regular file, a directory
- * or a block device (nothing to wait for: offload them with ASYNC_TO_THREAD),
- * checked before anything is changed.
+/* async_io_open(loop, io, fd): watch fd (on Windows: a SOCKET, cast to
+ * int).  The fd is made non-blocking while it is watched
+ * (async_io_detach restores its blocking mode; on Windows, which cannot
+ * tell, it makes the socket blocking, the mode sockets start in); nothing
+ * else about it changes (close-on-exec stays as it was).  Returns ASYNC_OK
+ * or -errno: -EBADF for an invalid fd (on Windows: anything but an open
+ * socket), -EPERM for a regular file, a directory or a block device
+ * (nothing to wait for: offload them with ASYNC_TO_THREAD), checked before
+ * anything is changed.
  * async_io_close(io): stop watching and close(fd); tasks waiting on it wake
  * with -EBADF.  async_io_detach(io): the same without closing fd, which goes
  * back to its own blocking mode (for an fd you hand on, e.g. to a child
@@ -1660,9 +1718,9 @@ ASYNC_API void async_loop_keepalive(async_loop *loop, int delta);
  * calls still in the inbox before it frees anything. */
 typedef struct async_job async_job;
 typedef struct async_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t threads[ASYNC_POOL_MAX];
+    async__mutex mu;
+    async__cond cv;
+    async__thread threads[ASYNC_POOL_MAX];
     async_job *head, *tail;
     int nthreads, stop;
 } async_pool;
@@ -1825,7 +1883,7 @@ static inline int async__io_idle(async_loop *loop, uint64_t deadline);
 static inline void async__drain_inbox(async_loop *loop);
 #endif
 #define ASYNC__IO_BUSY(loop) async__io_busy(loop)
-#define ASYNC__INBOX(loop) (__atomic_load_n(&(loop)->inbox, __ATOMIC_ACQUIRE) != NULL)
+#define ASYNC__INBOX(loop) (ASYNC__LOAD_PTR(&(loop)->inbox) != NULL)
 #else
 #define ASYNC__IO_BUSY(loop) 0
 #endif
@@ -2557,7 +2615,9 @@ static inline async__node *async__timers_pop(async__timers *tm) {
 /* Windows: the performance counter (QueryPerformanceCounter: monotonic, well
  * under 1 us); idle in a high-resolution waitable timer (Windows 10 1803 and
  * later), else in a plain one, which wakes on the system tick (1-15.6 ms
- * late; ASYNC_PRECISE spins the rest). */
+ * late).  That is the idle wait of builds without I/O; with it, the loop
+ * waits in WSAPoll (milliseconds, rounded up; ASYNC_PRECISE spins the
+ * rest). */
 #ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
 #define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002
 #endif
@@ -4786,6 +4846,105 @@ ASYNC_API intptr_t async__iter_value(const async_iter *it) {
  * ========================================================================== */
 #ifdef ASYNC__IO
 
+/* ---- OS calls: POSIX, or Winsock -------------------------------------------------
+ * The few places where Windows differs go through these.  On Windows a
+ * handle is a socket (SOCKET) passed as an int: socket handles are kernel
+ * handles, which are 32-bit significant (so Microsoft documents for 64-bit
+ * Windows), and an int holds them all.  Winsock reports errors through
+ * WSAGetLastError(); they are mapped to the errno names POSIX uses, so that
+ * every platform returns the same -ECONNREFUSED, -EBADF, ... */
+#ifdef ASYNC__WIN
+#define ASYNC__OSFD(fd) ((SOCKET)(uintptr_t)(unsigned)(fd))
+typedef int async__socklen;
+static inline int async__wsa_errno(int wsa) {
+    switch (wsa) {
+    case 0: return 0;
+    case WSAEWOULDBLOCK: return EAGAIN;
+    case WSAEINPROGRESS: return EINPROGRESS;
+    case WSAEALREADY: return EALREADY;
+    case WSAENOTSOCK: case WSAEBADF: case WSANOTINITIALISED: return EBADF;
+    case WSAEINTR: return EINTR;
+    case WSAEINVAL: return EINVAL;
+    case WSAEFAULT: return EFAULT;
+    case WSAEACCES: return EACCES;
+    case WSAEMFILE: return EMFILE;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAEMSGSIZE: return EMSGSIZE;
+    case WSAEAFNOSUPPORT: case WSAEPFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAENETDOWN: return ENETDOWN;
+    case WSAENETUNREACH: return ENETUNREACH;
+    case WSAENETRESET: return ENETRESET;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAEISCONN: return EISCONN;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAESHUTDOWN: return EPIPE;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    case WSAEHOSTUNREACH: case WSAEHOSTDOWN: return EHOSTUNREACH;
+    default: return EIO;
+    }
+}
+static inline int async__os_error(void) { return async__wsa_errno(WSAGetLastError()); }
+/* Handles async.h makes are not inherited by child processes, like
+ * close-on-exec sockets elsewhere. */
+static inline int async__os_own(SOCKET s) {
+    if (s == INVALID_SOCKET) return -1;
+    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+    return (int)(unsigned)(uintptr_t)s;
+}
+/* A non-blocking connect that has not finished yet is WSAEWOULDBLOCK here. */
+static inline int async__os_connect(int fd, const struct sockaddr *a, unsigned len) {
+    int e;
+    if (ASYNC_SYSCALL(connect)(ASYNC__OSFD(fd), a, (int)len) == 0) return 0;
+    e = async__os_error();
+    return -(e == EAGAIN ? EINPROGRESS : e);
+}
+/* How a connect ended: 0 or -errno. */
+static inline int async__os_connect_result(int fd) {
+    int err = 0, len = sizeof err;
+    if (ASYNC_SYSCALL(getsockopt)(ASYNC__OSFD(fd), SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0)
+        return -async__os_error();
+    return -async__wsa_errno(err);
+}
+static inline int async__os_poll(struct pollfd *p, unsigned long n, int timeout) {
+    return WSAPoll(p, n, timeout);
+}
+static inline int async__os_close(int fd) {
+    return closesocket(ASYNC__OSFD(fd)) == 0 ? 0 : -1;
+}
+static inline intptr_t async__os_read(int fd, void *buf, size_t n) {
+    return recv(ASYNC__OSFD(fd), (char *)buf, n > 0x7fffffff ? 0x7fffffff : (int)n, 0);
+}
+#else
+#define ASYNC__OSFD(fd) (fd)
+typedef socklen_t async__socklen;
+static inline int async__os_error(void) { return errno; }
+static inline int async__os_poll(struct pollfd *p, unsigned long n, int timeout) {
+    return ASYNC_SYSCALL(poll)(p, (nfds_t)n, timeout);
+}
+static inline int async__os_close(int fd) { return ASYNC_SYSCALL(close)(fd); }
+static inline intptr_t async__os_read(int fd, void *buf, size_t n) {
+    return ASYNC_SYSCALL(read)(fd, buf, n);
+}
+/* Sockets async.h makes are close-on-exec, like Python's. */
+static inline int async__os_own(int fd) {
+    if (fd >= 0) ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+static inline int async__os_connect(int fd, const struct sockaddr *a, unsigned len) {
+    return ASYNC_SYSCALL(connect)(fd, a, (socklen_t)len) == 0 ? 0 : -errno;
+}
+static inline int async__os_connect_result(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (ASYNC_SYSCALL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    return -err;
+}
+#endif
+
 /* ---- backends ----------------------------------------------------------------
  * One readiness mechanism per build, each in its own block, behind the same
  * few functions (the shape of Redis's ae_epoll.c / ae_select.c); the shared
@@ -4921,12 +5080,50 @@ static inline void async__be_embed(async_loop *loop, uint64_t deadline) {
 }
 
 #else
-/* ---- backend: poll (POSIX) ------------------------------------------------------
+/* ---- backend: poll (POSIX) or WSAPoll (Windows) -------------------------------------
  * The open handles are a list in the loop (ios, nios: at most
  * ASYNC_POLL_MAX); each wait polls those with waiting tasks, and a pipe
- * (wakefd, wakefd_w) for wake-ups.  Deadlines to the millisecond, rounded
- * up (ASYNC_PRECISE spins the rest). */
+ * (wakefd, wakefd_w) for wake-ups, or on Windows, where WSAPoll takes
+ * sockets only, a UDP socket connected to itself (wakefd = wakefd_w).
+ * Deadlines to the millisecond, rounded up (ASYNC_PRECISE spins the rest). */
 
+#ifdef ASYNC__WIN
+static inline void async__be_close(async_loop *loop) {
+    if (loop->wakefd >= 0) {
+        closesocket(ASYNC__OSFD(loop->wakefd));
+        WSACleanup(); /* one per WSAStartup: Winsock counts them */
+    }
+    loop->wakefd = loop->wakefd_w = -1;
+}
+
+static inline int async__be_open(async_loop *loop) {
+    WSADATA wsa;
+    struct sockaddr_in a;
+    int len = sizeof a, e;
+    u_long on = 1;
+    SOCKET w;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) return ASYNC_EINVAL;
+    w = socket(AF_INET, SOCK_DGRAM, 0);
+    if (w == INVALID_SOCKET) {
+        e = -async__os_error();
+        WSACleanup();
+        return e;
+    }
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(w, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(w, (struct sockaddr *)&a, &len) != 0 ||
+        connect(w, (struct sockaddr *)&a, sizeof a) != 0 || ioctlsocket(w, FIONBIO, &on) != 0) {
+        e = -async__os_error();
+        closesocket(w);
+        WSACleanup();
+        return e;
+    }
+    loop->wakefd = loop->wakefd_w = (int)(unsigned)(uintptr_t)w;
+    return ASYNC_OK;
+}
+#else
 static inline void async__be_close(async_loop *loop) {
     if (loop->wakefd_w >= 0) ASYNC_SYSCALL(close)(loop->wakefd_w);
     if (loop->wakefd >= 0) ASYNC_SYSCALL(close)(loop->wakefd);
@@ -4953,6 +5150,7 @@ static inline int async__be_open(async_loop *loop) {
     async__be_close(loop);
     return e;
 }
+#endif
 
 static inline int async__be_watch(async_io *io) {
     async_loop *loop = io->loop;
@@ -4976,13 +5174,13 @@ static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
     struct pollfd pfd[ASYNC_POLL_MAX + 1];
     async_io *io, *seen[ASYNC_POLL_MAX];
     int n = 0, i, timeout = -1;
-    pfd[n].fd = loop->wakefd;
+    pfd[n].fd = ASYNC__OSFD(loop->wakefd);
     pfd[n++].events = POLLIN;
     for (io = loop->ios; io && n <= ASYNC_POLL_MAX; io = io->next) {
         short want = (short)((io->readers ? POLLIN : 0) | (io->writers ? POLLOUT : 0));
         if (!want) continue;
         seen[n - 1] = io;
-        pfd[n].fd = io->fd;
+        pfd[n].fd = ASYNC__OSFD(io->fd);
         pfd[n++].events = want;
     }
     if (!deadline) {
@@ -4992,7 +5190,7 @@ static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
         uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
         timeout = ms > 86400000u ? 86400000 : (int)ms;
     }
-    if (ASYNC_SYSCALL(poll)(pfd, (nfds_t)n, timeout) <= 0) return 0;
+    if (async__os_poll(pfd, (unsigned long)n, timeout) <= 0) return 0;
     for (i = 1; i < n; i++) {
         short e = pfd[i].revents;
         unsigned r = 0;
@@ -5006,10 +5204,14 @@ static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
 
 static inline void async__be_wake(async_loop *loop) {
     char one = 1;
+#ifdef ASYNC__WIN
+    send(ASYNC__OSFD(loop->wakefd_w), &one, 1, 0);
+#else
     ssize_t r;
     do
         r = ASYNC_SYSCALL(write)(loop->wakefd_w, &one, 1);
     while (r < 0 && errno == EINTR);
+#endif
 }
 
 /* Only calls from other threads make it readable: the host also polls the
@@ -5042,13 +5244,13 @@ ASYNC_API void async_loop_close(async_loop *loop) {
      * reused) fd. */
     while (loop->jobs) {
         struct pollfd p;
-        p.fd = loop->wakefd;
+        p.fd = ASYNC__OSFD(loop->wakefd);
         p.events = POLLIN;
         p.revents = 0;
-        if (__atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) == NULL) ASYNC_SYSCALL(poll)(&p, 1, -1);
+        if (ASYNC__LOAD_PTR(&loop->inbox) == NULL) async__os_poll(&p, 1, -1);
         async__drain_inbox(loop);
     }
-    while (__atomic_load_n(&loop->calling, __ATOMIC_ACQUIRE)) {
+    while (ASYNC__LOAD_INT(&loop->calling)) {
     }
     async__drain_inbox(loop);
     async__be_close(loop);
@@ -5069,8 +5271,7 @@ static inline void async__io_init(async_loop *loop) {
 /* Is there something outside the ready queue and the heap that can still
  * wake a task? */
 static inline int async__io_busy(const async_loop *loop) {
-    return loop->nio > 0 || loop->keepalive > 0 ||
-           __atomic_load_n(&loop->inbox, __ATOMIC_ACQUIRE) != NULL;
+    return loop->nio > 0 || loop->keepalive > 0 || ASYNC__LOAD_PTR(&loop->inbox) != NULL;
 }
 
 ASYNC_API int async_call_soon_threadsafe(async_loop *loop, async_call *call,
@@ -5082,14 +5283,13 @@ ASYNC_API int async_call_soon_threadsafe(async_loop *loop, async_call *call,
     call->arg = arg;
     /* `calling` covers the push and the write: async_loop_close waits for
      * it to drop to 0 before it closes the wake fd. */
-    __atomic_add_fetch(&loop->calling, 1, __ATOMIC_ACQ_REL);
-    head = __atomic_load_n(&loop->inbox, __ATOMIC_RELAXED);
+    ASYNC__ADD_INT(&loop->calling, 1);
+    head = (async_call *)ASYNC__LOAD_PTR(&loop->inbox);
     do
         call->next = head;
-    while (!__atomic_compare_exchange_n(&loop->inbox, &head, call, 1, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
+    while (!ASYNC__CAS_PTR(&loop->inbox, &head, call));
     async__be_wake(loop);
-    __atomic_sub_fetch(&loop->calling, 1, __ATOMIC_RELEASE);
+    ASYNC__ADD_INT(&loop->calling, -1);
     return ASYNC_OK;
 }
 
@@ -5106,9 +5306,9 @@ static inline void async__drain_inbox(async_loop *loop) {
     char buf[64];
     /* Clear the wake-up first: a call pushed after the exchange below writes
      * again, so none is left behind without a wake-up. */
-    while (ASYNC_SYSCALL(read)(loop->wakefd, buf, sizeof buf) > 0) {
+    while (async__os_read(loop->wakefd, buf, sizeof buf) > 0) {
     }
-    c = __atomic_exchange_n(&loop->inbox, NULL, __ATOMIC_ACQUIRE);
+    c = (async_call *)ASYNC__XCHG_PTR(&loop->inbox, NULL);
     while (c) { /* the stack is newest first: reverse it */
         async_call *next = c->next;
         c->next = fifo;
@@ -5142,6 +5342,79 @@ static inline int async__io_idle(async_loop *loop, uint64_t deadline) {
 
 /* ---- handles -------------------------------------------------------------------- */
 
+static inline int async__io_unwatch(async_io *io) {
+    async_loop *loop;
+    if (!io || !io->open) return -EBADF;
+    loop = io->loop;
+    io->open = 0;
+    async__be_unwatch(io);
+    async__wake_all(loop, &io->readers, 0);
+    async__wake_all(loop, &io->writers, 0);
+    return ASYNC_OK;
+}
+
+#ifdef ASYNC__WIN
+/* Windows: sockets only (WSAPoll watches nothing else).  Winsock cannot
+ * tell whether a socket is blocking, so detach makes it blocking again,
+ * the mode every new socket starts in. */
+ASYNC_API int async_io_open(async_loop *loop, async_io *io, int fd) {
+    int rc, type = 0, len = sizeof type;
+    u_long on = 1;
+    if (!loop || !io) return ASYNC_EINVAL;
+    if (fd < 0) return -EBADF;
+    if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
+    /* Look before touching: not a socket (or closed) is -EBADF. */
+    if (getsockopt(ASYNC__OSFD(fd), SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0) return -EBADF;
+    if (ioctlsocket(ASYNC__OSFD(fd), FIONBIO, &on) != 0) return -async__os_error();
+    io->loop = loop;
+    io->fd = fd;
+    io->ready = 0;
+    io->blocking = 1;
+    io->socket = 1;
+    io->readers = io->writers = NULL;
+    if ((rc = async__be_watch(io)) != ASYNC_OK) {
+        on = 0;
+        ioctlsocket(ASYNC__OSFD(fd), FIONBIO, &on);
+        return rc;
+    }
+    io->open = 1;
+    return ASYNC_OK;
+}
+
+ASYNC_API int async_io_detach(async_io *io) {
+    int rc = async__io_unwatch(io);
+    u_long off = 0;
+    if (rc == ASYNC_OK) ioctlsocket(ASYNC__OSFD(io->fd), FIONBIO, &off);
+    return rc;
+}
+
+ASYNC_API int async_io_close(async_io *io) {
+    int rc = async__io_unwatch(io);
+    if (rc == ASYNC_OK && async__os_close(io->fd) != 0) rc = -async__os_error();
+    if (io) io->fd = -1;
+    return rc;
+}
+
+ASYNC_API intptr_t async_io_read(async_io *io, void *buf, size_t n) {
+    intptr_t r;
+    if (!io->open) return -EBADF;
+    r = async__os_read(io->fd, buf, n);
+    if (r >= 0) return r;
+    r = async__os_error();
+    if (r == EAGAIN) io->ready &= ~ASYNC_READ;
+    return -r;
+}
+
+ASYNC_API intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
+    intptr_t r;
+    if (!io->open) return -EBADF;
+    r = send(ASYNC__OSFD(io->fd), (const char *)buf, n > 0x7fffffff ? 0x7fffffff : (int)n, 0);
+    if (r >= 0) return r;
+    r = async__os_error();
+    if (r == EAGAIN) io->ready &= ~ASYNC_WRITE;
+    return -r;
+}
+#else
 ASYNC_API int async_io_open(async_loop *loop, async_io *io, int fd) {
     struct stat st;
     int rc, fl, type = 0;
@@ -5165,17 +5438,6 @@ ASYNC_API int async_io_open(async_loop *loop, async_io *io, int fd) {
         return rc;
     }
     io->open = 1;
-    return ASYNC_OK;
-}
-
-static inline int async__io_unwatch(async_io *io) {
-    async_loop *loop;
-    if (!io || !io->open) return -EBADF;
-    loop = io->loop;
-    io->open = 0;
-    async__be_unwatch(io);
-    async__wake_all(loop, &io->readers, 0);
-    async__wake_all(loop, &io->writers, 0);
     return ASYNC_OK;
 }
 
@@ -5268,6 +5530,7 @@ ASYNC_API intptr_t async_io_write(async_io *io, const void *buf, size_t n) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) io->ready &= ~ASYNC_WRITE;
     return -errno;
 }
+#endif
 
 /* Is io ready for `events` now?  The loop's flag says it was ready when the
  * loop last looked; a read or write the loop did not see (the user's own
@@ -5277,12 +5540,12 @@ static inline int async__io_ready_now(async_io *io, unsigned events) {
     struct pollfd p;
     int n;
     if (!(io->ready & events)) return 0;
-    p.fd = io->fd;
+    p.fd = ASYNC__OSFD(io->fd);
     p.events = (short)(((events & ASYNC_READ) ? POLLIN : 0) | ((events & ASYNC_WRITE) ? POLLOUT : 0));
     p.revents = 0;
     do
-        n = ASYNC_SYSCALL(poll)(&p, 1, 0);
-    while (n < 0 && errno == EINTR);
+        n = async__os_poll(&p, 1, 0);
+    while (n < 0 && async__os_error() == EINTR);
     if (n != 0) return 1; /* ready, hung up, or poll failed: let the caller see */
     io->ready &= ~events;
     return 0;
@@ -5409,34 +5672,38 @@ ASYNC_API void async__sock_setup(async_sock_op *op, async_io *io, void *buf, siz
     op->out = out;
 }
 
-/* Sockets async.h makes are close-on-exec, like Python's. */
-static inline int async__socket(int family) {
-    int fd = ASYNC_SYSCALL(socket)(family, SOCK_STREAM, 0);
-    if (fd >= 0) ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
-    return fd;
-}
-
 ASYNC_API int async_tcp_socket(async_loop *loop, async_io *io, int family) {
-    int fd = async__socket(family), rc;
-    if (fd < 0) return -errno;
+    int fd, rc;
+    /* Windows: Winsock must be started (by the loop) before socket(). */
+    if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
+    fd = async__os_own(ASYNC_SYSCALL(socket)(family, SOCK_STREAM, 0));
+    if (fd < 0) return -async__os_error();
     rc = async_io_open(loop, io, fd);
-    if (rc != ASYNC_OK) ASYNC_SYSCALL(close)(fd);
+    if (rc != ASYNC_OK) async__os_close(fd);
     return rc;
 }
 
 ASYNC_API int async_tcp_listen(async_loop *loop, async_io *io,
                                const struct sockaddr *addr, unsigned addrlen,
                                int backlog) {
-    int fd = async__socket(addr->sa_family), one = 1, rc;
-    if (fd < 0) return -errno;
-    ASYNC_SYSCALL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ASYNC_SYSCALL(bind)(fd, addr, (socklen_t)addrlen) < 0 || ASYNC_SYSCALL(listen)(fd, backlog) < 0) {
-        rc = -errno;
-        ASYNC_SYSCALL(close)(fd);
+    int fd, rc;
+    if ((rc = async_loop_prepare(loop)) != ASYNC_OK) return rc;
+    fd = async__os_own(ASYNC_SYSCALL(socket)(addr->sa_family, SOCK_STREAM, 0));
+    if (fd < 0) return -async__os_error();
+#ifndef ASYNC__WIN /* on Windows SO_REUSEADDR would let others take the port */
+    {
+        int one = 1;
+        ASYNC_SYSCALL(setsockopt)(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+#endif
+    if (ASYNC_SYSCALL(bind)(ASYNC__OSFD(fd), addr, (async__socklen)addrlen) < 0 ||
+        ASYNC_SYSCALL(listen)(ASYNC__OSFD(fd), backlog) < 0) {
+        rc = -async__os_error();
+        async__os_close(fd);
         return rc;
     }
     rc = async_io_open(loop, io, fd);
-    if (rc != ASYNC_OK) ASYNC_SYSCALL(close)(fd);
+    if (rc != ASYNC_OK) async__os_close(fd);
     return rc;
 }
 
@@ -5450,20 +5717,19 @@ ASYNC_API int async_tcp_listen(async_loop *loop, async_io *io,
 
 ASYNC_API int async_sock_connect_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
-    int err = 0;
-    socklen_t len = sizeof err;
+    int rc;
     ASYNC_BEGIN(task, op);
     ASYNC__HELPER_COOPERATE();
-    if (ASYNC_SYSCALL(connect)(op->io->fd, op->addr, (socklen_t)op->addrlen) == 0) ASYNC_RETURN(0);
-    if (errno != EINPROGRESS && errno != EINTR) ASYNC_RETURN(-errno);
+    rc = async__os_connect(op->io->fd, op->addr, op->addrlen);
+    if (rc == 0) ASYNC_RETURN(0);
+    if (rc != -EINPROGRESS && rc != -EINTR) ASYNC_RETURN(rc);
     /* Readiness the loop saw before connect (an unconnected socket reports
      * writable and hung up) says nothing about the connection. */
     op->io->ready = 0;
     if (op->timeout_ns > 0) ASYNC_TIMEOUT_ARM_NS(&op->tmo, op->timeout_ns);
     ASYNC_IO_WAIT(op->io, ASYNC_WRITE);
     if (ASYNC_STATUS() != ASYNC_OK) ASYNC_RETURN(ASYNC_STATUS());
-    if (ASYNC_SYSCALL(getsockopt)(op->io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) ASYNC_RETURN(-errno);
-    ASYNC_RETURN(-err);
+    ASYNC_RETURN(async__os_connect_result(op->io->fd));
     ASYNC_END;
 }
 
@@ -5494,23 +5760,22 @@ static inline int async__accept_skip(int err) {
 
 ASYNC_API int async_sock_accept_fn(async_task *task, void *state) {
     async_sock_op *op = (async_sock_op *)state;
-    int fd, rc = ASYNC_OK;
+    int fd, err, rc = ASYNC_OK;
     ASYNC_BEGIN(task, op);
     ASYNC__HELPER_COOPERATE();
     for (;;) {
-        fd = ASYNC_SYSCALL(accept)(op->io->fd, NULL, NULL);
+        fd = async__os_own(ASYNC_SYSCALL(accept)(ASYNC__OSFD(op->io->fd), NULL, NULL));
         if (fd >= 0) {
-            ASYNC_SYSCALL(fcntl)(fd, F_SETFD, FD_CLOEXEC); /* like the sockets async.h makes */
             rc = async_io_open(op->io->loop, op->out, fd);
             if (rc == ASYNC_OK) ASYNC_RETURN(ASYNC_OK);
-            ASYNC_SYSCALL(close)(fd);
+            async__os_close(fd);
             if (!async__accept_starved(-rc)) ASYNC_RETURN(rc);
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if ((err = async__os_error()) == EAGAIN || err == EWOULDBLOCK) {
             op->io->ready &= ~ASYNC_READ;
-        } else if (async__accept_starved(errno)) {
-            rc = -errno;
-        } else if (!async__accept_skip(errno)) {
-            ASYNC_RETURN(-errno);
+        } else if (async__accept_starved(err)) {
+            rc = -err;
+        } else if (!async__accept_skip(err)) {
+            ASYNC_RETURN(-err);
         }
         if (rc != ASYNC_OK) {
             /* Out of fds or memory: pause 10, 20, 40 ... 1000 ms while the
@@ -5594,20 +5859,75 @@ static inline void async__job_done(async_loop *loop, void *arg) {
     async__wake_all(loop, &job->waiter, 1);
 }
 
-static inline void *async__worker(void *arg) {
-    async_pool *pool = (async_pool *)arg;
+/* The pool's lock, condition and threads: Win32's, or POSIX threads. */
+static inline void async__worker(async_pool *pool);
+#ifdef ASYNC__WIN
+static inline int async__os_pool_init(async_pool *pool) {
+    InitializeSRWLock(&pool->mu);
+    InitializeConditionVariable(&pool->cv);
+    return 0;
+}
+static inline void async__os_pool_destroy(async_pool *pool) { (void)pool; }
+static inline void async__os_lock(async__mutex *m) { AcquireSRWLockExclusive(m); }
+static inline void async__os_unlock(async__mutex *m) { ReleaseSRWLockExclusive(m); }
+static inline void async__os_wait(async__cond *c, async__mutex *m) {
+    SleepConditionVariableSRW(c, m, INFINITE, 0);
+}
+static inline void async__os_wake_one(async__cond *c) { WakeConditionVariable(c); }
+static inline void async__os_wake_all(async__cond *c) { WakeAllConditionVariable(c); }
+static DWORD WINAPI async__worker_main(LPVOID pool) {
+    async__worker((async_pool *)pool);
+    return 0;
+}
+static inline int async__os_thread_start(async__thread *t, async_pool *pool) {
+    *t = CreateThread(NULL, 0, async__worker_main, pool, 0, NULL);
+    return *t ? 0 : EAGAIN;
+}
+static inline void async__os_thread_join(async__thread t) {
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+#else
+static inline int async__os_pool_init(async_pool *pool) {
+    if (pthread_mutex_init(&pool->mu, NULL)) return -1;
+    if (pthread_cond_init(&pool->cv, NULL)) {
+        pthread_mutex_destroy(&pool->mu);
+        return -1;
+    }
+    return 0;
+}
+static inline void async__os_pool_destroy(async_pool *pool) {
+    pthread_cond_destroy(&pool->cv);
+    pthread_mutex_destroy(&pool->mu);
+}
+static inline void async__os_lock(async__mutex *m) { pthread_mutex_lock(m); }
+static inline void async__os_unlock(async__mutex *m) { pthread_mutex_unlock(m); }
+static inline void async__os_wait(async__cond *c, async__mutex *m) { pthread_cond_wait(c, m); }
+static inline void async__os_wake_one(async__cond *c) { pthread_cond_signal(c); }
+static inline void async__os_wake_all(async__cond *c) { pthread_cond_broadcast(c); }
+static inline void *async__worker_main(void *pool) {
+    async__worker((async_pool *)pool);
+    return NULL;
+}
+static inline int async__os_thread_start(async__thread *t, async_pool *pool) {
+    return ASYNC_SYSCALL(pthread_create)(t, NULL, async__worker_main, pool);
+}
+static inline void async__os_thread_join(async__thread t) { pthread_join(t, NULL); }
+#endif
+
+static inline void async__worker(async_pool *pool) {
     for (;;) {
         async_job *job;
-        pthread_mutex_lock(&pool->mu);
-        while (!pool->head && !pool->stop) pthread_cond_wait(&pool->cv, &pool->mu);
+        async__os_lock(&pool->mu);
+        while (!pool->head && !pool->stop) async__os_wait(&pool->cv, &pool->mu);
         job = pool->head;
         if (!job) {
-            pthread_mutex_unlock(&pool->mu);
-            return NULL;
+            async__os_unlock(&pool->mu);
+            return;
         }
         pool->head = job->next;
         if (!pool->head) pool->tail = NULL;
-        pthread_mutex_unlock(&pool->mu);
+        async__os_unlock(&pool->mu);
         job->result = job->fn(job->arg);
         async_call_soon_threadsafe(job->loop, &job->done_call, async__job_done, job);
     }
@@ -5619,10 +5939,9 @@ ASYNC_API int async_pool_start(async_pool *pool, int nthreads) {
     pool->head = pool->tail = NULL;
     pool->stop = 0;
     pool->nthreads = 0;
-    if (pthread_mutex_init(&pool->mu, NULL) || pthread_cond_init(&pool->cv, NULL))
-        return ASYNC_EINVAL;
+    if (async__os_pool_init(pool)) return ASYNC_EINVAL;
     for (i = 0; i < nthreads; i++) {
-        int rc = ASYNC_SYSCALL(pthread_create)(&pool->threads[i], NULL, async__worker, pool);
+        int rc = async__os_thread_start(&pool->threads[i], pool);
         if (rc) {
             async_pool_stop(pool);
             return -rc;
@@ -5634,14 +5953,13 @@ ASYNC_API int async_pool_start(async_pool *pool, int nthreads) {
 
 ASYNC_API void async_pool_stop(async_pool *pool) {
     int i;
-    pthread_mutex_lock(&pool->mu);
+    async__os_lock(&pool->mu);
     pool->stop = 1;
-    pthread_cond_broadcast(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
-    for (i = 0; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
+    async__os_wake_all(&pool->cv);
+    async__os_unlock(&pool->mu);
+    for (i = 0; i < pool->nthreads; i++) async__os_thread_join(pool->threads[i]);
     pool->nthreads = 0;
-    pthread_cond_destroy(&pool->cv);
-    pthread_mutex_destroy(&pool->mu);
+    async__os_pool_destroy(pool);
 }
 
 ASYNC_API int async__job_start(async_task *t, async_frame *f, async_pool *pool,
@@ -5659,14 +5977,14 @@ ASYNC_API int async__job_start(async_task *t, async_frame *f, async_pool *pool,
     job->done = 0;
     t->loop->nio++;
     t->loop->jobs++;
-    pthread_mutex_lock(&pool->mu);
+    async__os_lock(&pool->mu);
     if (pool->tail)
         pool->tail->next = job;
     else
         pool->head = job;
     pool->tail = job;
-    pthread_cond_signal(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
+    async__os_wake_one(&pool->cv);
+    async__os_unlock(&pool->mu);
     return async__park(t, &job->waiter);
 }
 
@@ -5976,6 +6294,10 @@ ASYNC_API void async_trace_stop(async_loop *loop) {
 #endif /* ASYNC_H */
 
 /* REVISION HISTORY
+ *   next   Platforms: Windows (sockets through WSAPoll, Win32 threads for
+ *          the pool, a QueryPerformanceCounter clock; the same -errno
+ *          codes as elsewhere); ASYNC_POSIX_ONLY, the POSIX.1-2008 path
+ *          other Unixes take, testable on Linux.
  *   0.6.0  Linkage modes: ASYNC_EXTERN / ASYNC_IMPLEMENTATION split the
  *          header for programs of many files (ASYNC_API), and files built
  *          with different settings fail to link, naming them.  Rooms: one

@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 /* Nonzero if `name` (e.g. "--virtual") is among the arguments. */
 static inline int ex_flag(int argc, char **argv, const char *name) {
@@ -30,6 +34,22 @@ static inline long ex_option(int argc, char **argv, const char *name, long fallb
         if (strcmp(argv[i], name) == 0) return strtol(argv[i + 1], NULL, 10);
     return fallback;
 }
+
+/* Block the calling thread for `ms` milliseconds (what a worker thread's
+ * slow job does; never do it in a coroutine).  POSIX: for the examples that
+ * ask for it with _POSIX_C_SOURCE. */
+#if defined(_WIN32) || (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 199309L)
+static inline void ex_block_ms(long ms) {
+#ifdef _WIN32
+    Sleep((DWORD)ms);
+#else
+    struct timespec pause;
+    pause.tv_sec = ms / 1000;
+    pause.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&pause, NULL);
+#endif
+}
+#endif
 
 /* xorshift32: random.randint(lo, hi) with a seed of our own. */
 static uint32_t ex_state = 444;

@@ -6,8 +6,13 @@
  * Each connection is a task; it spawns a second task that writes while it
  * reads, so a large payload never deadlocks on full socket buffers. */
 #define _POSIX_C_SOURCE 200809L
+#ifdef _WIN32 /* Winsock: link with -lws2_32 */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include "async.h"

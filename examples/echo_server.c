@@ -9,8 +9,13 @@
  * connections, one thread.  Storage for the connections is a fixed array
  * here (async.h allocates nothing); a server could malloc per client. */
 #define _POSIX_C_SOURCE 200809L
+#ifdef _WIN32 /* Winsock: link with -lws2_32 */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#endif
 #include <stdio.h>
 #include "async.h"
 #include "common.h"

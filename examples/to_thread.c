@@ -17,9 +17,8 @@ static double start; /* times are printed from the program's start */
 
 static intptr_t slow_checksum(void *arg) {
     const char *text = (const char *)arg;
-    struct timespec pause = {0, 500000000L}; /* half a second */
     uintptr_t sum = 0; /* unsigned: the hash may wrap */
-    nanosleep(&pause, NULL); /* blocking: fine on a worker thread */
+    ex_block_ms(500); /* half a second, blocking: fine on a worker thread */
     while (*text) sum = sum * 31 + (unsigned char)*text++;
     return (intptr_t)(sum & INTPTR_MAX);
 }
@@ -35,7 +34,7 @@ static int worker(async_task *task, void *arg) {
     ASYNC_BEGIN(task, s);
     printf("%.1f  worker: checksum started on a thread\n", async_time(ASYNC_LOOP()) - start);
     ASYNC_TO_THREAD(s->pool, &s->job, slow_checksum, (void *)"hello, threads");
-    printf("%.1f  worker: checksum = %ld\n", async_time(ASYNC_LOOP()) - start, (long)s->job.result);
+    printf("%.1f  worker: checksum = %lld\n", async_time(ASYNC_LOOP()) - start, (long long)s->job.result);
     ASYNC_END;
 }
 

@@ -8,13 +8,17 @@
 #   make mcu     a bare-metal Cortex-M3 program (SysTick clock, WFI idle)
 #                under qemu-system-arm, checked against its expected output,
 #                with flash/RAM figures                  (platform/mcu/run.sh)
-#   make platforms   all three
+#   make windows the test files that need neither I/O nor fork, built with
+#                mingw-w64 and run under wine64 (both coroutine backends),
+#                and the examples without I/O compared with native output
+#                                                        (platform/windows/run.sh)
+#   make platforms   all four
 # Each installs its tools from Debian when missing.  Outputs and logs go to
 # $(BUILD)/platform/NAME.
 
 PLATFORM_OUT := $(BUILD)/platform
 
-.PHONY: arm64 wasm mcu platforms deps-arm64 deps-wasm deps-mcu
+.PHONY: arm64 wasm mcu windows platforms deps-arm64 deps-wasm deps-mcu deps-windows
 
 # Like `need`, but without recommended packages (qemu-user's would register
 # binfmt handlers machine-wide, qemu-system-arm's bring GUI and firmware
@@ -51,6 +55,11 @@ deps-mcu:
 	$(call platform_need,/usr/lib/arm-none-eabi/newlib/thumb/v7-m/nofp/libc_nano.a,libnewlib-arm-none-eabi)
 	$(call platform_need,/usr/bin/qemu-system-arm,qemu-system-arm)
 
+deps-windows:
+	$(call platform_need,/usr/bin/x86_64-w64-mingw32-gcc-win32,gcc-mingw-w64-x86-64-win32)
+	$(call platform_need,/usr/bin/x86_64-w64-mingw32-g++-win32,g++-mingw-w64-x86-64-win32)
+	$(call platform_need,/usr/lib/wine/wine64,wine64)
+
 arm64: deps-arm64
 	bash platform/arm64/run.sh $(PLATFORM_OUT)/arm64
 
@@ -60,4 +69,7 @@ wasm: deps-wasm
 mcu: deps-mcu
 	bash platform/mcu/run.sh $(PLATFORM_OUT)/mcu
 
-platforms: arm64 wasm mcu
+windows: deps-windows
+	bash platform/windows/run.sh $(PLATFORM_OUT)/windows
+
+platforms: arm64 wasm mcu windows

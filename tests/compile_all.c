@@ -55,7 +55,7 @@ static int root_fn(async_task *task, void *arg) {
     ASYNC_END;
 }
 
-#ifndef ASYNC_NO_IO
+#ifdef ASYNC_READ /* the I/O section is there (not ASYNC_NO_IO, not Windows) */
 /* The I/O macros, compiled (and run far enough to fail cleanly). */
 struct io_user {
     async_frame frame;

@@ -5,16 +5,18 @@
 #if !defined(_GNU_SOURCE) && !defined(ASYNC_POSIX_ONLY) /* g++ predefines it */
 #define _GNU_SOURCE
 #endif
-#include <arpa/inet.h>
-#include <criterion/criterion.h>
-#include <netinet/in.h>
+#include "unit.h" /* Criterion, or tests/unit_main.c's runner (Windows) */
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+#ifndef _WIN32
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#endif
 #include "async.h"
 
 /* An event log: tests record (who, what, when) and assert on it. */
@@ -82,6 +84,7 @@ static inline void virtual_start(async_loop *loop, test_log *log) {
     cr_assert_eq(async_loop_init(loop, ASYNC_VIRTUAL), ASYNC_OK);
 }
 
+#ifndef _WIN32
 /* A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1 on a port
  * the kernel picks; *a gets its address. */
 static inline int bind_loopback(int type, struct sockaddr_in *a) {
@@ -95,10 +98,27 @@ static inline int bind_loopback(int type, struct sockaddr_in *a) {
     cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
     return fd;
 }
+#endif
 
 /* Wall-clock seconds (CLOCK_MONOTONIC) and this process's CPU seconds
  * (for the files whose own includes leave POSIX clocks out: not there). */
-#ifdef CLOCK_MONOTONIC
+#ifdef _WIN32
+static inline double now_s(void) {
+    LARGE_INTEGER c, f;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart / (double)f.QuadPart;
+}
+
+static inline void sleep_ms(long ms) { Sleep((DWORD)ms); }
+
+static inline double cpu_s(void) {
+    FILETIME created, ended, kernel, user;
+    GetProcessTimes(GetCurrentProcess(), &created, &ended, &kernel, &user);
+    return ((double)kernel.dwLowDateTime + (double)kernel.dwHighDateTime * 4294967296.0 +
+            (double)user.dwLowDateTime + (double)user.dwHighDateTime * 4294967296.0) / 1e7;
+}
+#elif defined(CLOCK_MONOTONIC)
 static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

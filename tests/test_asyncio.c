@@ -206,6 +206,7 @@ Test(future, a_timeout_leaves_the_future_pending_for_the_others) {
     cr_assert(a.status == ASYNC_OK && a.value == 42 && a.when == 1 * SEC);
 }
 
+#ifdef ASYNC_READ /* with I/O: threads and call_soon_threadsafe */
 static void *complete_from_a_thread(void *arg) {
     sleep_ms(20);
     async_future_set_result_threadsafe((async_future *)arg, 99);
@@ -232,6 +233,7 @@ Test(future, another_thread_completes_it, .timeout = 10) {
     cr_assert(a.status == ASYNC_OK && a.value == 99);
     async_loop_close(&loop);
 }
+#endif
 
 /* Done callbacks: after completion, on the next pass, in the order added. */
 static void note_done(async_loop *loop, void *arg) {

@@ -24,7 +24,7 @@
  * must be caught, within as many seeds as the suite runs; the coverage
  * tests check that the random cases reach the situations those mistakes
  * would show in. */
-#include <criterion/criterion.h>
+#include "unit.h"
 
 #include "model.h"
 

@@ -2,7 +2,9 @@
  * malloc, switch statements.  What they hit must either work or be
  * reported plainly. */
 #include "helpers.h"
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 
 /* ---- a suspension inside the coroutine's own switch ------------------------------ */
 
@@ -49,6 +51,7 @@ Test(natural, a_suspension_inside_your_own_switch_is_reported, .signal = SIGABRT
 }
 #endif
 
+#ifndef _WIN32 /* compiles programs with the host's cc */
 /* ---- every init on fresh locals, malloc'ed and garbage storage -------------------- */
 
 static const char fresh_prog[] =
@@ -153,6 +156,7 @@ Test(natural, every_init_works_on_fresh_and_garbage_storage, .timeout = 120) {
     /* under `make check` valgrind follows this run and fails on any
      * read of uninitialised memory */
 }
+#endif
 
 /* ---- a task cancelled before it ever ran runs nothing ---------------------------- */
 
