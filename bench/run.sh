@@ -133,19 +133,41 @@ cmd() {
     esac
 }
 
-# run W IMPL ROUND CMD...: run once, keep its RESULT line in results.tsv.
+# fail MESSAGE: say it now, and again at the end (CI shows the tail only).
+fail() {
+    echo "bench: FAILED: $*" >&2
+    echo "$*" >>"$RAW/failures.txt"
+    FAILED=1
+}
+
+# run W IMPL ROUND CMD...: run, keep its RESULT line in results.tsv.  A
+# program that fails is run once more, so that one hiccup of a shared
+# machine is told apart from a broken program: the first failure is noted
+# (and shown at the end), only a second one fails the suite.
 run() {
-    local w=$1 impl=$2 round=$3 out line
+    local w=$1 impl=$2 round=$3 out line rc try
     shift 3
-    out=$(timeout "$TIMEOUT" "$@" 2>>"$LOG")
-    local rc=$?
-    line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
-    if [ $rc -ne 0 ] || [ -z "$line" ]; then
+    for try in $(seq "${TRIES:-2}"); do
+        local mark
+        mark=$(($(wc -l <"$LOG") + 1))
+        echo "== $w $impl round $round try $try: $*" >>"$LOG"
+        out=$(timeout "$TIMEOUT" "$@" 2>>"$LOG")
+        rc=$?
+        line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+        [ $rc -ne 0 ] || [ -z "$line" ] || break
         [ -n "$line" ] || rc="$rc, no RESULT line"
-        echo "bench: FAILED: $w $impl (exit $rc): $*" >&2
-        FAILED=1
-        return 1
-    fi
+        printf '%s\n' "$out" | tail -n 5 >>"$LOG"
+        tail -n "+$mark" "$LOG" | head -n 15 >>"$RAW/failed-output.txt"
+        if [ "$try" -lt "${TRIES:-2}" ]; then
+            note "$w $impl round $round: failed once (exit $rc), run again: $*"
+        elif [ "${TRIES:-2}" = 1 ]; then
+            note "$w $impl round $round: failed (exit $rc): $*"
+            return 1
+        else
+            fail "$w $impl (exit $rc, twice): $*"
+            return 1
+        fi
+    done
     printf '%s\t%s\t%s\t%s\n' "$w" "$impl" "$round" "${line#RESULT }" >>"$RAW/results.tsv"
     printf '  %-5s %-15s %s\n' "$w" "$impl" "${line#RESULT }"
 }
@@ -179,7 +201,7 @@ run_process() { # whole processes: hyperfine (wall), then bench/rusage
         if have hyperfine; then
             hf=(hyperfine -N --runs 1 --style none --export-json "$RAW/${w}_hf_r$r.json")
             for i in "${!NAMES[@]}"; do hf+=(-n "${NAMES[$i]}" "${CMDS[$i]} ${ARGS[*]}"); done
-            "${hf[@]}" >>"$LOG" 2>&1 || { echo "bench: FAILED: hyperfine $w (see $LOG)" >&2; FAILED=1; }
+            "${hf[@]}" >>"$LOG" 2>&1 || { fail "hyperfine $w (see $LOG)"; }
         fi
         for i in "${!NAMES[@]}"; do
             # shellcheck disable=SC2086 # the command is split on purpose
@@ -205,33 +227,42 @@ calibrate() { # scale n per implementation so that one run takes about 1 s
             # shellcheck disable=SC2086
             el=$(timeout "$TIMEOUT" ${CMDS[$i]} "$n" 2>>"$LOG" |
                  sed -n 's/^RESULT .*elapsed_s=\([0-9.]*\).*/\1/p')
-            [ -n "$el" ] || { echo "bench: FAILED: $w ${NAMES[$i]} calibration" >&2; FAILED=1; n=1000; break; }
+            [ -n "$el" ] || { fail "$w ${NAMES[$i]} calibration"; n=1000; break; }
             if awk -v e="$el" 'BEGIN { exit !(e >= 0.2) }' || [ "$n" -ge 4000000000 ]; then
                 n=$(awk -v n="$n" -v e="$el" 'BEGIN { printf "%d", n / e }')
                 break
             fi
             n=$((n * 10))
         done
-        N_OF[$i]=$n
+        N_OF[i]=$n
         echo "  $w    ${NAMES[$i]}: n = $n"
     done
 }
 run_server() { # each server on a free loopback port, the load generator against it
-    local w=$1 r i spid
+    local w=$1 r i spid try ok
     for r in $(seq "$ROUNDS"); do
         for i in "${!NAMES[@]}"; do
-            # shellcheck disable=SC2086
-            ${CMDS[$i]} "$port" >"$RAW/${w}_server.out" 2>>"$LOG" &
-            spid=$!
-            for _ in $(seq 100); do grep -q READY "$RAW/${w}_server.out" 2>/dev/null && break; sleep 0.05; done
-            run "$w" "${NAMES[$i]}" "$r" "$OUT/${w}_load" "$port" "${ARGS[@]}"
-            kill "$spid" 2>/dev/null
-            wait "$spid" 2>/dev/null
-            port=$((port + 1))
+            ok=0
+            for try in 1 2; do # a second try with a fresh server on a fresh port
+                # shellcheck disable=SC2086
+                ${CMDS[$i]} "$port" >"$RAW/${w}_server.out" 2>>"$LOG" &
+                spid=$!
+                for _ in $(seq 100); do grep -q READY "$RAW/${w}_server.out" 2>/dev/null && break; sleep 0.05; done
+                grep -q READY "$RAW/${w}_server.out" 2>/dev/null ||
+                    note "$w ${NAMES[$i]}: server not READY on port $port after 5 s"
+                TRIES=1 run "$w" "${NAMES[$i]}" "$r" "$OUT/${w}_load" "$port" "${ARGS[@]}" && ok=1
+                kill "$spid" 2>/dev/null
+                wait "$spid" 2>/dev/null
+                port=$((port + 1))
+                [ "$ok" = 0 ] || break
+            done
+            [ "$ok" = 1 ] || fail "$w ${NAMES[$i]}: twice (server: ${CMDS[$i]}; see $LOG)"
         done
     done
 }
-port=$((20000 + $$ % 20000))
+# Servers listen below 32768, where Linux never hands out ephemeral ports:
+# a port in use by some connection's local end would make bind fail.
+port=$((20000 + $$ % 10000))
 while IFS='|' read -r -u 3 id kind title first last args; do
     read -r -a ARGS <<<"$args"
     echo "args_$id: $args" >>"$RAW/machine.txt"
@@ -253,7 +284,7 @@ while IFS='|' read -r -u 3 id kind title first last args; do
             run_plain "$id" ;;
         plain) run_plain "$id" ;;
         server) run_server "$id" ;;
-        *) echo "bench: $id: unknown run kind $kind" >&2; FAILED=1 ;;
+        *) fail "$id: unknown run kind $kind" ;;
     esac
 done 3< <("$PY" bench/workloads.py shell "$QUICK")
 
@@ -264,10 +295,19 @@ PNG=
 if [ "$QUICK" = 0 ]; then
     if have gnuplot; then PNG=bench/results.png; else note "gnuplot: not installed, no results.png"; fi
 fi
-"$PY" bench/report.py "$RAW" "$REPORT" ${PNG:+"$PNG"} || FAILED=1
+"$PY" bench/report.py "$RAW" "$REPORT" ${PNG:+"$PNG"} || fail "bench/report.py"
 echo "bench: report in $REPORT${PNG:+ and $PNG}; raw data and log in $RAW ($((END - START)) s)"
+if [ -s "$RAW/notes.txt" ]; then
+    echo "bench: notes:"
+    sed 's/^/  /' "$RAW/notes.txt"
+fi
 if [ "$FAILED" != 0 ]; then
-    echo "bench: FAILED (see messages above and $LOG)" >&2
+    if [ -s "$RAW/failed-output.txt" ]; then
+        echo "bench: what the failed runs printed (all of it in $LOG):" >&2
+        tail -n 60 "$RAW/failed-output.txt" | sed 's/^/  | /' >&2
+    fi
+    echo "bench: FAILED:" >&2
+    sed 's/^/  /' "$RAW/failures.txt" >&2
     exit 1
 fi
 exit 0
