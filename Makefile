@@ -45,7 +45,7 @@ help:
 	@echo "make check      test, then again under ASan+UBSan and under valgrind"
 	@echo "make demo       countsync vs countasync with hyperfine"
 	@echo "make bench      benchmarks against peers, writes bench/RESULTS.md (QUICK=1: smoke run)"
-	@echo "make soak       10,000,000 tasks through one loop: each once, memory flat"
+	@echo "make soak       10M tasks, then 10M timers, through one loop: each once, memory flat"
 	@echo "make fuzz       libFuzzer against the reference model (FUZZ_SECONDS=60)"
 	@echo "make lint       cppcheck + clang-tidy (checks in tests/clang-tidy.yaml); any finding fails"
 	@echo "make portability  gcc/clang C99-C2x, g++/clang++ C++11/20, -m32, Cortex-M0, tcc (installs its tools)"
@@ -103,6 +103,9 @@ $(eval $(call suite_rule,suite-poll,$(CFLAGS) -DASYNC_POLL=1))
 # are left out.
 POSIX_FLAGS := -D_POSIX_C_SOURCE=200809L -DASYNC_POSIX_ONLY=1 -include tests/posix_only.h
 $(eval $(call suite_rule,suite-posix,$(CFLAGS) $(POSIX_FLAGS),$(filter-out tests/test_faults.c,$(TEST_SRC))))
+# ...and the timer heap alone (ASYNC_TIMER_HEAP), with the tests of timers.
+HEAP_TESTS := $(addprefix tests/,test_heap.c test_core.c test_timeout.c test_model.c test_edge.c test_asyncio.c)
+$(eval $(call suite_rule,suite-heap,$(CFLAGS) -DASYNC_TIMER_HEAP=1,$(HEAP_TESTS)))
 # make check: ASan + UBSan, both coroutine backends.
 $(eval $(call suite_rule,suite-san,-O1 -g $(SAN)))
 $(eval $(call suite_rule,suite-san-labels,-O1 -g $(SAN) -DASYNC_LABELS=1))
@@ -120,10 +123,11 @@ cmake-test: | $(BUILD)/tests
 	$(call need,/usr/bin/cmake,cmake)
 	@sh tests/cmake.sh $(BUILD)/tests
 
-test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll compile-matrix linkage cmake-test
+test: examples $(BUILD)/tests/suite $(BUILD)/tests/suite-labels $(BUILD)/tests/suite-poll $(BUILD)/tests/suite-heap compile-matrix linkage cmake-test
 	$(BUILD)/tests/suite --jobs 2
 	ASYNC_TEST_LABELS=1 $(BUILD)/tests/suite-labels --jobs 2
 	$(BUILD)/tests/suite-poll --jobs 2
+	$(BUILD)/tests/suite-heap --jobs 2
 
 # The suite and the examples as macOS and the BSDs build them (see above).
 posix: deps-test
@@ -170,10 +174,14 @@ demo: examples
 bench: examples
 	CC="$(CC)" QUICK="$(QUICK)" bash bench/run.sh
 
-# 10,000,000 tasks through one loop; fails if memory grows (SOAK_TASKS=N).
+# 10,000,000 tasks through one loop, then 10,000,000 timers armed and mostly
+# cancelled at random; each fails if anything is lost or memory grows
+# (SOAK_TASKS=N, SOAK_TIMERS=N).
 soak: | $(BUILD)
 	$(CC) $(STD) $(WARN) -O2 -I. bench/soak.c -o $(BUILD)/soak
 	$(BUILD)/soak $(SOAK_TASKS)
+	$(CC) $(STD) $(WARN) -O2 -I. bench/soak_timers.c -o $(BUILD)/soak_timers
+	$(BUILD)/soak_timers $(SOAK_TIMERS)
 
 # libFuzzer: any byte string is a model case (tests/model.h); a divergence
 # aborts after printing a shrunk reproduction.  FUZZ_SECONDS (default 60),

@@ -132,6 +132,12 @@
  *                       more wait for the next pass, none is lost).
  *   ASYNC_POOL_MAX      [same] worker threads one async_pool can start
  *                       (default 64; a plain decimal number).
+ *   ASYNC_TIMER_HEAP    [same] timers in a binary heap alone, without the
+ *                       timing wheel in front: O(log n) start and cancel
+ *                       instead of O(1), and async_loop 3,152 bytes smaller
+ *                       (1,584 on 32-bit targets), for small RAM.  The
+ *                       default with ASYNC_NO_OS; define ASYNC_TIMER_WHEEL
+ *                       [same] to have the wheel there.
  *   ASYNC_NO_INTROSPECTION  [same] drop task names and source locations
  *                       (saves 16 bytes per task and a store per suspension;
  *                       async_dump still lists the tasks).
@@ -198,7 +204,7 @@
  * MEMORY (64-bit)
  * ---------------------------------------------------------------------------
  *   sizeof(async_task)    = 112 bytes: links shared by the ready queue, the
- *                           timer heap and wait lists (24), deadline 8,
+ *                           timers and wait lists (24), deadline 8,
  *                           sequence and state 8, coroutine and state 16,
  *                           loop 8, waiters 8, armed timeouts 8, the
  *                           loop's task-list links 16 (shutdown and
@@ -208,7 +214,9 @@
  *                           sleeping task needs nothing more: its timer node
  *                           is inside.
  *   sizeof(async_frame)   = 16 bytes (24 with ASYNC_LABELS).
- *   sizeof(async_loop)    = 208 bytes (128 without I/O).  Nothing is allocated.
+ *   sizeof(async_loop)    = 3,368 bytes (3,288 without I/O), of which 3,152
+ *                           are the timing wheel (216 and 136 with
+ *                           ASYNC_TIMER_HEAP).  Nothing is allocated.
  *
  * ---------------------------------------------------------------------------
  * API SUMMARY (details at each declaration below)
@@ -298,6 +306,17 @@
 #ifndef ASYNC_SYSCALL
 #define ASYNC_SYSCALL(name) name
 #endif
+/* Linux's own calls (epoll, timerfd, eventfd, MSG_NOSIGNAL, clock_nanosleep)
+ * are used on Linux only; elsewhere, and with ASYNC_POSIX_ONLY, nothing
+ * beyond POSIX.1-2008.  Keyed on the OS, never on the names themselves, so
+ * that a build which poisons them (`make posix`) never mentions one. */
+#if defined(__linux__) && !defined(ASYNC_POSIX_ONLY) && !defined(ASYNC_NO_OS)
+#define ASYNC__LINUX 1
+#endif
+/* Freestanding builds keep the small heap unless asked for the wheel. */
+#if defined(ASYNC_NO_OS) && !defined(ASYNC_TIMER_WHEEL) && !defined(ASYNC_TIMER_HEAP)
+#define ASYNC_TIMER_HEAP 1
+#endif
 #if !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && defined(_WIN32)
 /* Windows: sockets through WSAPoll, Win32 threads; link with ws2_32. */
 #define ASYNC__IO 1
@@ -310,12 +329,7 @@
 #endif
 #elif !defined(ASYNC_NO_OS) && !defined(ASYNC_NO_IO) && (defined(__unix__) || defined(__APPLE__))
 #define ASYNC__IO 1
-/* Linux's own calls (epoll, timerfd, eventfd, MSG_NOSIGNAL, clock_nanosleep)
- * are used on Linux only; elsewhere, and with ASYNC_POSIX_ONLY, nothing
- * beyond POSIX.1-2008.  Keyed on the OS, never on the names themselves, so
- * that a build which poisons them (`make posix`) never mentions one. */
-#if defined(__linux__) && !defined(ASYNC_POSIX_ONLY)
-#define ASYNC__LINUX 1
+#if defined(ASYNC__LINUX)
 #if !defined(ASYNC_POLL)
 #define ASYNC__EPOLL 1
 #endif
@@ -441,13 +455,14 @@ typedef struct async_frame {
 } async_frame;
 
 /* The part shared by everything that waits: tasks, timeouts and waiters.  A
- * node is in at most one of the ready queue, the timer heap or a wait list at
- * a time, so those links share storage. */
+ * node is in at most one of the ready queue, the timers or a wait list at a
+ * time, so those links share storage. */
 typedef struct async__node async__node;
 struct async__node {
     union {
         struct { async__node *left, *right, *parent; } h; /* timer heap */
-        struct { async__node *next, *prev, **owner; } l;  /* queue, lists */
+        struct { async__node *next, *prev, **owner; } l;  /* queue, lists,
+                                                             wheel slots */
     } link;
     uint64_t deadline;   /* timer key, ns on the loop's clock */
     uint32_t seq;        /* timer tie-break: start order */
@@ -497,11 +512,25 @@ struct async_task {
 typedef uint64_t (*async_clock_fn)(void *ctx);
 typedef void (*async_idle_fn)(void *ctx, uint64_t deadline);
 
-/* The loop's timers (see "timers" in the implementation). */
+/* The loop's timers (see "timers" in the implementation): a timing wheel
+ * in front of a heap.  Level L's slots are 2^(ASYNC__WHEEL_SHIFT + 6L) ns
+ * wide; the wheel covers 2^(ASYNC__WHEEL_SHIFT + 6 ASYNC__WHEEL_LEVELS) ns
+ * (2^56 ns, 2.3 years) past its position, the heap holds the rest. */
+#define ASYNC__WHEEL_SHIFT 20 /* level 0: 2^20 ns = 1.05 ms a slot */
+#define ASYNC__WHEEL_LEVELS 6
 typedef struct async__timers {
-    async__node *root;
-    size_t n;                 /* how many */
+    async__node *root;        /* the heap */
+    size_t n;                 /* how many timers in all */
+    size_t nheap;             /* how many of them in the heap */
     uint32_t seq;             /* start order of the next insert */
+#ifndef ASYNC_TIMER_HEAP
+    size_t nwheel;            /* how many in the wheel's slots */
+    uint64_t horizon;         /* the wheel's position */
+    uint64_t low;             /* no slot holds a deadline before this */
+    async__node *due;         /* expanded slots, earliest first */
+    uint64_t used[ASYNC__WHEEL_LEVELS];  /* bit i: slot i is not empty */
+    async__node *slot[ASYNC__WHEEL_LEVELS * 64]; /* level L: [64L, 64L+63] */
+#endif
 } async__timers;
 
 struct async_loop {
@@ -541,7 +570,7 @@ struct async_loop {
 /* A timeout (asyncio.timeout / wait_for): storage is yours, usually a member
  * of the coroutine's state.  See ASYNC_TIMEOUT_ARM. */
 struct async_timeout {
-    async__node node;         /* in the timer heap while armed */
+    async__node node;         /* in the timers while armed */
     async_task *task;         /* the task it interrupts */
     async_frame *frame;       /* the frame that armed it: the awaits there
                                  end with ASYNC_ETIMEDOUT, deeper ones unwind */
@@ -1293,7 +1322,7 @@ struct async_call {
  * scheduled when async_main returns never run (as with asyncio's
  * loop.close). */
 typedef struct async_handle {
-    async__node node;         /* in the timer heap while scheduled */
+    async__node node;         /* in the timers while scheduled */
     void (*fn)(async_loop *loop, void *arg);
     void *arg;
     async_loop *loop;
@@ -1896,7 +1925,7 @@ static inline void async__drain_inbox(async_loop *loop);
  * the implementation file defines and every other file references.  Files
  * built with other settings fail to link, and the undefined symbol the
  * linker names says which settings they were built with, e.g.
- * async_abi_0_6__labels1__introspection1__trace0__io_epoll_pool64. */
+ * async_abi_0_6__labels1__introspection1__trace0__wheel__io_epoll_pool64. */
 #ifdef ASYNC__SPLIT
 #if defined(ASYNC_LABELS) && ASYNC_LABELS
 #define ASYNC__ABI_RESUME labels1
@@ -1913,6 +1942,11 @@ static inline void async__drain_inbox(async_loop *loop);
 #else
 #define ASYNC__ABI_TRACE trace0
 #endif
+#ifdef ASYNC_TIMER_HEAP
+#define ASYNC__ABI_TIMERS heap
+#else
+#define ASYNC__ABI_TIMERS wheel
+#endif
 #if defined(ASYNC_NO_OS)
 #define ASYNC__ABI_OS no_os
 #elif defined(ASYNC__EPOLL)
@@ -1922,12 +1956,12 @@ static inline void async__drain_inbox(async_loop *loop);
 #else
 #define ASYNC__ABI_OS no_io
 #endif
-#define ASYNC__ABI_NAME_(maj, min, r, i, t, os)                              \
-    async_abi_##maj##_##min##__##r##__##i##__##t##__##os
-#define ASYNC__ABI_NAME(maj, min, r, i, t, os) ASYNC__ABI_NAME_(maj, min, r, i, t, os)
+#define ASYNC__ABI_NAME_(maj, min, r, i, t, tm, os)                          \
+    async_abi_##maj##_##min##__##r##__##i##__##t##__##tm##__##os
+#define ASYNC__ABI_NAME(maj, min, r, i, t, tm, os) ASYNC__ABI_NAME_(maj, min, r, i, t, tm, os)
 #define ASYNC__ABI                                                            \
     ASYNC__ABI_NAME(ASYNC_VERSION_MAJOR, ASYNC_VERSION_MINOR, ASYNC__ABI_RESUME, \
-                    ASYNC__ABI_INTRO, ASYNC__ABI_TRACE, ASYNC__ABI_OS)
+                    ASYNC__ABI_INTRO, ASYNC__ABI_TRACE, ASYNC__ABI_TIMERS, ASYNC__ABI_OS)
 extern const int ASYNC__ABI;
 #ifdef ASYNC_IMPLEMENTATION
 const int ASYNC__ABI = ASYNC_VERSION_NUM;
@@ -1958,7 +1992,7 @@ enum { ASYNC__Q_FIFO = 0, ASYNC__Q_LIFO, ASYNC__Q_PRIORITY };
 enum {
     ASYNC__W_IDLE = 0,
     ASYNC__W_READY,
-    ASYNC__W_SLEEPING, /* in the timer heap (tasks and armed timeouts) */
+    ASYNC__W_SLEEPING, /* in the timers (tasks, armed timeouts, callbacks) */
     ASYNC__W_WAITING,  /* in a wait list */
     ASYNC__W_DONE,
     ASYNC__W_FIRED     /* a timeout that expired */
@@ -2469,30 +2503,78 @@ static inline void async__put_of(async__fmt *o, uint64_t a, uint64_t b, const ch
  *   async__timers_remove(tm, n)  n is in tm; n->where = IDLE
  *   async__timers_peek(tm)       the earliest node, or NULL: by deadline,
  *                                then start order (FIFO ties)
+ *   async__timers_until(tm, t)   the same if its deadline is <= t, else NULL
+ *                                (cheaper: looks no further than t)
  *   async__timers_pop(tm)        remove the earliest and return it
+ *   async__timers_verify(...)    check every invariant below (for tests)
  *   tm->n                        how many are in
  * No allocation; nodes are intrusive.
  *
- * Today's structure: a binary min-heap linked through link.h.  Invariants
- * (checked by the tests after random operation sequences):
- *  1. Shape: the tm->n nodes form a complete binary tree.  Number the nodes
- *     breadth-first from 1 (the root); node k's children are 2k and 2k+1, so
- *     the path from the root to node k is spelled by the bits of k below its
- *     highest set bit, read from the top (0 = left, 1 = right).
- *  2. Order: no node is before its parent under async__timer_before, which
- *     orders by deadline and breaks ties by the start sequence number, so
- *     timers with equal deadlines fire in the order they were started.
- *  3. Links: root->parent is NULL and tm->root is the root; a node's
- *     children point back at it through parent.
- * The sequence number is 32 bits compared with wrap-around, which keeps that
- * order exact for any two equal-deadline timers started fewer than 2^31
- * timer starts apart.  Insert and remove are O(log n); no allocation.
+ * The structure: a hierarchical timing wheel (as in the Linux kernel's old
+ * cascading timers and tokio) in front of a binary heap, exact to the
+ * nanosecond.  Why: a server arms a timeout around every read and almost
+ * always cancels it, and a million sleepers make a heap of depth 20 whose
+ * every operation misses the cache at each level.  The wheel inserts and
+ * cancels in O(1) and touches a node about once per level it falls through.
+ *
+ *   Wheel.  ASYNC__WHEEL_LEVELS levels of 64 slots; a slot of level L spans
+ *   2^(S + 6L) ns (S = ASYNC__WHEEL_SHIFT).  The wheel stands at `horizon`,
+ *   a multiple of 2^S.  A deadline d >= horizon goes to level L = the
+ *   highest 6-bit group in which d >> S and horizon >> S differ, slot =
+ *   that group of d.  So a slot of level L >= 1 is never the one the
+ *   horizon is in, and the slots of every level are reached in order.
+ *   A slot is an unsorted circular list (O(1) insert and unlink).
+ *   Due list.  When nothing earlier is left, the wheel's first non-empty
+ *   slot is taken: a level-0 slot is sorted (merge sort, one pass when
+ *   already in order, as equal deadlines are) onto the due list and the
+ *   horizon moves past it; a higher slot is spread over the levels below.
+ *   Heap.  Deadlines before the horizon (started after their slot was
+ *   taken) and beyond the wheel's reach; O(log n), exactly as before.
+ *   The earliest timer is the earlier of the heap's root and the due list's
+ *   head, once that is before `low`, a lower bound of the wheel's deadlines.
+ *
+ * Invariants (async__timers_verify checks them; the tests call it after
+ * random operation sequences, the model test after every step):
+ *  1. Heap shape: the nheap nodes form a complete binary tree.  Number the
+ *     nodes breadth-first from 1 (the root); node k's children are 2k and
+ *     2k+1, so the path from the root to node k is spelled by the bits of k
+ *     below its highest set bit, read from the top (0 = left, 1 = right).
+ *     root->parent is NULL; a node's children point back at it.
+ *  2. Heap order: no node is before its parent under async__timer_before,
+ *     which orders by deadline and breaks ties by the start sequence number,
+ *     so timers with equal deadlines fire in the order they were started.
+ *  3. Due list: circular, sorted under async__timer_before, every deadline
+ *     before the horizon; owner is &tm->due.
+ *  4. Wheel: every node of slot (L, i) has the deadline that the placement
+ *     rule above sends there from today's horizon, and owner &slot[L][i];
+ *     used[L] bit i is set exactly when the slot is not empty; low <= every
+ *     slot deadline; the horizon is a multiple of 2^S.
+ *  5. Counts: n = nheap + nwheel + the due list's length.
+ * Which structure holds a node: its third link (parent, or owner) points
+ * into tm only for list nodes.  The sequence number is 32 bits compared
+ * with wrap-around, which keeps FIFO exact for any two equal-deadline timers
+ * started fewer than 2^31 timer starts apart.
+ * Define ASYNC_TIMER_HEAP for the heap alone (3 KiB less per loop on a
+ * 64-bit target, O(log n) timers).
  * -------------------------------------------------------------------------- */
 
 static inline int async__timer_before(const async__node *a, const async__node *b) {
     if (a->deadline != b->deadline) return a->deadline < b->deadline;
     return (int32_t)(a->seq - b->seq) < 0;
 }
+
+/* Index of the highest set bit of x (x != 0). */
+static inline int async__msb64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return 63 - __builtin_clzll((unsigned long long)x);
+#else
+    int bit = 0;
+    while (x >>= 1) bit++;
+    return bit;
+#endif
+}
+
+/* ---- the heap ---- */
 
 /* Exchange child c with its parent p in the tree (links only). */
 static inline void async__heap_swap(async__timers *tm, async__node *p,
@@ -2527,16 +2609,12 @@ static inline void async__heap_swap(async__timers *tm, async__node *p,
 static inline async__node **async__heap_slot(async__timers *tm, size_t k,
                                              async__node **parent) {
     async__node *node;
-    int bit = 0;
+    int bit;
     if (k == 1) {
         *parent = NULL;
         return &tm->root;
     }
-#if defined(__GNUC__) || defined(__clang__)
-    bit = (int)(sizeof(unsigned long long) * 8 - 1) - __builtin_clzll((unsigned long long)k);
-#else
-    while ((k >> bit) > 1) bit++;
-#endif
+    bit = async__msb64((uint64_t)k);
     node = tm->root;
     while (--bit > 0 && node)
         node = ((k >> bit) & 1) ? node->link.h.right : node->link.h.left;
@@ -2561,25 +2639,22 @@ static inline void async__heap_down(async__timers *tm, async__node *n) {
     }
 }
 
-static inline void async__timers_insert(async__timers *tm, async__node *n) {
+static inline void async__heap_insert(async__timers *tm, async__node *n) {
     async__node *parent;
-    async__node **slot = async__heap_slot(tm, ++tm->n, &parent);
-    n->where = ASYNC__W_SLEEPING;
-    n->seq = tm->seq++;
+    async__node **slot = async__heap_slot(tm, ++tm->nheap, &parent);
     n->link.h.left = n->link.h.right = NULL;
     n->link.h.parent = parent;
     *slot = n;
     async__heap_up(tm, n);
 }
 
-static inline void async__timers_remove(async__timers *tm, async__node *n) {
+static inline void async__heap_remove(async__timers *tm, async__node *n) {
     async__node *parent, *last;
-    async__node **slot = async__heap_slot(tm, tm->n--, &parent);
+    async__node **slot = async__heap_slot(tm, tm->nheap--, &parent);
     last = *slot;
     ASYNC_ASSERT(last, "the timer heap is broken: a sleeping task's or an armed "
                        "timeout's storage was overwritten, freed or reused");
     *slot = NULL;
-    n->where = ASYNC__W_IDLE;
     if (last == n) return;
     /* The last node takes n's place, then moves up or down. */
     last->link.h.left = n->link.h.left;
@@ -2597,16 +2672,372 @@ static inline void async__timers_remove(async__timers *tm, async__node *n) {
     async__heap_up(tm, last);
 }
 
+#ifndef ASYNC_TIMER_HEAP
+/* ---- the wheel and the due list ---- */
+
+/* Circular lists with an owner, like wait lists, but leaving `where` be. */
+static inline void async__tlist_append(async__node **owner, async__node *n) {
+    async__node *h = *owner;
+    n->link.l.owner = owner;
+    if (!h) {
+        n->link.l.next = n->link.l.prev = n;
+        *owner = n;
+    } else {
+        n->link.l.next = h;
+        n->link.l.prev = h->link.l.prev;
+        h->link.l.prev->link.l.next = n;
+        h->link.l.prev = n;
+    }
+}
+
+static inline void async__tlist_unlink(async__node *n) {
+    async__node **owner = n->link.l.owner;
+    if (n->link.l.next == n) {
+        *owner = NULL;
+    } else {
+        n->link.l.prev->link.l.next = n->link.l.next;
+        n->link.l.next->link.l.prev = n->link.l.prev;
+        if (*owner == n) *owner = n->link.l.next;
+    }
+}
+
+/* Is n on a list of tm's (a slot or the due list), rather than in the heap?
+ * A heap node's third link is its parent, a node or NULL, never inside tm. */
+static inline int async__timers_listed(const async__timers *tm, const async__node *n) {
+    uintptr_t o = (uintptr_t)n->link.l.owner, t = (uintptr_t)tm;
+    return o - t < sizeof *tm;
+}
+
+/* The level the placement rule gives deadline d (>= horizon);
+ * ASYNC__WHEEL_LEVELS if the wheel does not reach it. */
+static inline int async__wheel_level(const async__timers *tm, uint64_t d) {
+    uint64_t x = (d >> ASYNC__WHEEL_SHIFT) ^ (tm->horizon >> ASYNC__WHEEL_SHIFT);
+    if (d >> 63) return ASYNC__WHEEL_LEVELS; /* keeps horizon + a slot from wrapping */
+    return x < 64 ? 0 : async__msb64(x) / 6;
+}
+
+static inline void async__wheel_put(async__timers *tm, async__node *n, int level) {
+    int sh = ASYNC__WHEEL_SHIFT + 6 * level;
+    unsigned i = (unsigned)(n->deadline >> sh) & 63u;
+    uint64_t start = n->deadline >> sh << sh;
+    async__tlist_append(&tm->slot[level * 64 + (int)i], n);
+    tm->used[level] |= (uint64_t)1 << i;
+    if (start < tm->low) tm->low = start;
+}
+
+/* Merge two sorted NULL-terminated lists (through next); a wins ties. */
+static inline async__node *async__tlist_merge(async__node *a, async__node *b) {
+    async__node *head, **tail = &head;
+    while (a && b) {
+        if (async__timer_before(b, a)) {
+            *tail = b;
+            tail = &b->link.l.next;
+            b = b->link.l.next;
+        } else {
+            *tail = a;
+            tail = &a->link.l.next;
+            a = a->link.l.next;
+        }
+    }
+    *tail = a ? a : b;
+    return head;
+}
+
+/* Merge sort of a NULL-terminated list (through next): bin i holds a sorted
+ * run of 2^i nodes, merged like a binary counter, so each node is visited
+ * once per level and never walked over. */
+static inline async__node *async__tlist_sort(async__node *list) {
+    async__node *bin[64], *run;
+    int i, top = 0;
+    while (list) {
+        run = list;
+        list = list->link.l.next;
+        run->link.l.next = NULL;
+        for (i = 0; i < top && bin[i]; i++) {
+            run = async__tlist_merge(bin[i], run); /* the older run first */
+            bin[i] = NULL;
+        }
+        if (i == top) top++;
+        bin[i] = run;
+    }
+    run = NULL;
+    for (i = 0; i < top; i++)
+        if (bin[i]) run = run ? async__tlist_merge(bin[i], run) : bin[i];
+    return run;
+}
+
+/* Level-0 slot `list` (circular), whose deadlines all follow the due
+ * list's, joins the due list in order. */
+static inline void async__wheel_expand(async__timers *tm, async__node *list) {
+    async__node *n = list, *last = list->link.l.prev, *d;
+    /* Each node costs a cache miss on its first touch here: one walk while
+     * the slot is in order (equal deadlines are: FIFO), else sort and then
+     * walk the nodes the sort has just brought in. */
+    do {
+        if (n != list && async__timer_before(n, n->link.l.prev)) break;
+        n->link.l.owner = &tm->due;
+        tm->nwheel--;
+        n = n->link.l.next;
+    } while (n != list);
+    if (n != list) { /* out of order: sort, then relink prev */
+        last->link.l.next = NULL;
+        list = async__tlist_sort(list);
+        n = list;
+        for (;;) {
+            if (n->link.l.owner != &tm->due) {
+                n->link.l.owner = &tm->due;
+                tm->nwheel--;
+            }
+            if (!n->link.l.next) break;
+            n->link.l.next->link.l.prev = n;
+            n = n->link.l.next;
+        }
+        last = n;
+        last->link.l.next = list;
+        list->link.l.prev = last;
+    }
+    d = tm->due;
+    if (!d) {
+        tm->due = list;
+    } else { /* splice [list..last] after the due list's tail */
+        async__node *tail = d->link.l.prev;
+        tail->link.l.next = list;
+        list->link.l.prev = tail;
+        last->link.l.next = d;
+        d->link.l.prev = last;
+    }
+}
+
+/* Put every node of slot list `list` (circular) where the placement rule
+ * sends it from today's horizon. */
+static inline void async__wheel_spread(async__timers *tm, async__node *list) {
+    async__node *n = list, *next;
+    list->link.l.prev->link.l.next = NULL;
+    for (; n; n = next) {
+        next = n->link.l.next;
+        async__wheel_put(tm, n, async__wheel_level(tm, n->deadline));
+    }
+}
+
+/* Take the wheel's first non-empty slot if it starts at or before `limit`
+ * and return 1; otherwise set low to its start and return 0. */
+static inline int async__wheel_advance(async__timers *tm, uint64_t limit) {
+    int level;
+    for (level = 0; level < ASYNC__WHEEL_LEVELS; level++) {
+        int sh = ASYNC__WHEEL_SHIFT + 6 * level;
+        unsigned cur = (unsigned)(tm->horizon >> sh) & 63u, i;
+        uint64_t bits = tm->used[level] >> cur, start;
+        async__node *list;
+        if (!bits) continue;
+        i = cur + (unsigned)async__msb64(bits & (~bits + 1));
+        start = (tm->horizon >> (sh + 6) << (sh + 6)) | ((uint64_t)i << sh);
+        tm->low = start;
+        if (start > limit) return 0;
+        list = tm->slot[level * 64 + (int)i];
+        tm->slot[level * 64 + (int)i] = NULL;
+        tm->used[level] &= ~((uint64_t)1 << i);
+        if (level > 0) { /* the lower levels are empty: move there */
+            tm->horizon = start;
+            async__wheel_spread(tm, list);
+            return 1;
+        }
+        tm->horizon = start + ((uint64_t)1 << ASYNC__WHEEL_SHIFT);
+        async__wheel_expand(tm, list);
+        /* Stepping past slot 63 enters the next slot of a higher level:
+         * spread it (and any further up that the step entered). */
+        for (level = ASYNC__WHEEL_LEVELS - 1; level > 0; level--) {
+            sh = ASYNC__WHEEL_SHIFT + 6 * level;
+            cur = (unsigned)(tm->horizon >> sh) & 63u;
+            if (!(tm->used[level] >> cur & 1)) continue;
+            list = tm->slot[level * 64 + (int)cur];
+            tm->slot[level * 64 + (int)cur] = NULL;
+            tm->used[level] &= ~((uint64_t)1 << cur);
+            async__wheel_spread(tm, list);
+        }
+        tm->low = tm->horizon;
+        return 1;
+    }
+    ASYNC_ASSERT(tm->nwheel == 0, "the timer wheel is broken: a sleeping task's or an "
+                                  "armed timeout's storage was overwritten, freed or reused");
+    tm->low = UINT64_MAX;
+    return 0;
+}
+#endif /* ASYNC_TIMER_HEAP */
+
 static inline void async__timers_init(async__timers *tm) {
     tm->root = NULL;
-    tm->n = 0;
+    tm->n = tm->nheap = 0;
     tm->seq = 0;
+#ifndef ASYNC_TIMER_HEAP
+    tm->nwheel = 0;
+    tm->horizon = 0;
+    tm->low = UINT64_MAX;
+    tm->due = NULL;
+    memset(tm->used, 0, sizeof tm->used);
+    memset(tm->slot, 0, sizeof tm->slot);
+#endif
 }
-static inline async__node *async__timers_peek(const async__timers *tm) { return tm->root; }
+
+static inline void async__timers_insert(async__timers *tm, async__node *n) {
+    n->where = ASYNC__W_SLEEPING;
+    n->seq = tm->seq++;
+    tm->n++;
+#ifndef ASYNC_TIMER_HEAP
+    if (n->deadline >= tm->horizon) {
+        int level = async__wheel_level(tm, n->deadline);
+        if (level < ASYNC__WHEEL_LEVELS) {
+            async__wheel_put(tm, n, level);
+            tm->nwheel++;
+            return;
+        }
+    }
+#endif
+    async__heap_insert(tm, n);
+}
+
+static inline void async__timers_remove(async__timers *tm, async__node *n) {
+    tm->n--;
+    n->where = ASYNC__W_IDLE;
+#ifndef ASYNC_TIMER_HEAP
+    if (async__timers_listed(tm, n)) {
+        async__node **owner = n->link.l.owner;
+        async__tlist_unlink(n);
+        if (owner != &tm->due) {
+            size_t k = (size_t)(owner - tm->slot);
+            tm->nwheel--;
+            if (!*owner) tm->used[k / 64] &= ~((uint64_t)1 << (k % 64));
+        }
+        return;
+    }
+#endif
+    async__heap_remove(tm, n);
+}
+
+static inline async__node *async__timers_until(async__timers *tm, uint64_t limit) {
+    for (;;) {
+        async__node *m = tm->root;
+#ifndef ASYNC_TIMER_HEAP
+        async__node *d = tm->due;
+        if (!m || (d && async__timer_before(d, m))) m = d;
+        if (tm->nwheel && (!m || m->deadline >= tm->low)) {
+            /* a slot may hold an earlier one: look as far as needed */
+            uint64_t upto = m && m->deadline < limit ? m->deadline : limit;
+            if (tm->low <= upto) {
+                async__wheel_advance(tm, upto);
+                continue;
+            }
+            if (!m || m->deadline > limit) return NULL;
+        }
+#endif
+        return m && m->deadline <= limit ? m : NULL;
+    }
+}
+
+static inline async__node *async__timers_peek(async__timers *tm) {
+    return async__timers_until(tm, UINT64_MAX);
+}
+
 static inline async__node *async__timers_pop(async__timers *tm) {
-    async__node *n = tm->root;
+    async__node *n = async__timers_peek(tm);
     if (n) async__timers_remove(tm, n);
     return n;
+}
+
+/* Is n the timer that comes first without looking into the wheel (a cheap
+ * check by address, for storage reused while still scheduled)? */
+static inline int async__timers_head(const async__timers *tm, const async__node *n) {
+#ifndef ASYNC_TIMER_HEAP
+    if (tm->due == n) return 1;
+#endif
+    return tm->root == n;
+}
+
+/* Check invariants 1-5; collect the nodes into out[0..max) (out may be
+ * NULL) and their number into *count.  Returns NULL, or what is broken. */
+static inline const char *async__timers_verify(const async__timers *tm,
+                                               const async__node **out,
+                                               size_t max, size_t *count) {
+    const async__node *stack[64], *n;
+    size_t num[64], cnt = 0;
+    int sp = 0;
+    *count = 0;
+    /* heap: walk depth first; node numbers spell the shape */
+    if ((tm->root != NULL) != (tm->nheap > 0)) return "heap: root and nheap disagree";
+    if (tm->root) {
+        if (tm->root->link.h.parent) return "heap: the root has a parent";
+        stack[sp] = tm->root;
+        num[sp++] = 1;
+    }
+    while (sp) {
+        const async__node *c[2];
+        size_t k;
+        int i;
+        n = stack[--sp];
+        k = num[sp];
+        if (k > tm->nheap || cnt >= tm->n) return "heap: more nodes than nheap (shape)";
+        if (n->where != ASYNC__W_SLEEPING) return "heap: a node is not SLEEPING";
+        if (out && cnt < max) out[cnt] = n;
+        cnt++;
+        c[0] = n->link.h.left;
+        c[1] = n->link.h.right;
+        for (i = 0; i < 2; i++) {
+            size_t ck = 2 * k + (size_t)i;
+            if ((c[i] != NULL) != (ck <= tm->nheap)) return "heap: not a complete tree";
+            if (!c[i]) continue;
+            if (c[i]->link.h.parent != n) return "heap: a parent link is wrong";
+            if (async__timer_before(c[i], n)) return "heap: a node is before its parent";
+            if (sp >= 64) return "heap: deeper than 64";
+            stack[sp] = c[i];
+            num[sp++] = ck;
+        }
+    }
+    if (cnt != tm->nheap) return "heap: fewer nodes than nheap";
+#ifndef ASYNC_TIMER_HEAP
+    {
+        size_t nwheel = 0;
+        int s;
+        if (tm->horizon & (((uint64_t)1 << ASYNC__WHEEL_SHIFT) - 1))
+            return "wheel: the horizon is not a multiple of a level-0 slot";
+        if ((n = tm->due) != NULL) {
+            do {
+                if (n->where != ASYNC__W_SLEEPING) return "due list: a node is not SLEEPING";
+                if (n->link.l.owner != &tm->due) return "due list: a node's owner is wrong";
+                if (n->link.l.next->link.l.prev != n) return "due list: a prev link is wrong";
+                if (n->deadline >= tm->horizon) return "due list: a deadline is not before the horizon";
+                if (n != tm->due && async__timer_before(n, n->link.l.prev)) return "due list: not sorted";
+                if (cnt >= tm->n) return "due list: more nodes than n";
+                if (out && cnt < max) out[cnt] = n;
+                cnt++;
+                n = n->link.l.next;
+            } while (n != tm->due);
+        }
+        for (s = 0; s < ASYNC__WHEEL_LEVELS * 64; s++) {
+            int level = s / 64;
+            unsigned i = (unsigned)s % 64u;
+            if ((tm->slot[s] != NULL) != (int)(tm->used[level] >> i & 1)) return "wheel: a used bit is wrong";
+            if (!(n = tm->slot[s])) continue;
+            do {
+                if (n->where != ASYNC__W_SLEEPING) return "wheel: a node is not SLEEPING";
+                if (n->link.l.owner != &tm->slot[s]) return "wheel: a node's owner is wrong";
+                if (n->link.l.next->link.l.prev != n) return "wheel: a prev link is wrong";
+                if (n->deadline < tm->horizon) return "wheel: a deadline is before the horizon";
+                if (n->deadline < tm->low) return "wheel: a deadline is before low";
+                if (async__wheel_level(tm, n->deadline) != level ||
+                    ((n->deadline >> (ASYNC__WHEEL_SHIFT + 6 * level)) & 63u) != i)
+                    return "wheel: a node is in the wrong slot";
+                if (cnt >= tm->n) return "wheel: more nodes than n";
+                if (out && cnt < max) out[cnt] = n;
+                cnt++;
+                nwheel++;
+                n = n->link.l.next;
+            } while (n != tm->slot[s]);
+        }
+        if (nwheel != tm->nwheel) return "wheel: nwheel is wrong";
+    }
+#endif
+    if (cnt != tm->n) return "n is not the number of nodes";
+    *count = cnt;
+    return NULL;
 }
 
 /* ---- clock and idle wait ------------------------------------------------- */
@@ -2652,7 +3083,7 @@ static inline void async__os_idle(void *ctx, uint64_t deadline) {
 typedef struct timespec async__timespec;
 #define ASYNC__CLOCK_GETTIME clock_gettime
 #define ASYNC__MONOTONIC CLOCK_MONOTONIC
-#if defined(__linux__) && !defined(ASYNC_POSIX_ONLY)
+#ifdef ASYNC__LINUX
 #define ASYNC__CLOCK_NANOSLEEP clock_nanosleep /* absolute deadlines */
 #define ASYNC__ABSTIME TIMER_ABSTIME
 #endif
@@ -2802,7 +3233,7 @@ ASYNC_API uint64_t async__deadline(async_loop *loop, int64_t ns) {
  * reused storage that is still the head or tail of a queue or running. */
 static inline int async__scheduled_in(const async_loop *loop, const async_task *task) {
     return loop->head == task || loop->tail == task || loop->current == task ||
-           loop->tasks == task || loop->timers.root == &task->node;
+           loop->tasks == task || async__timers_head(&loop->timers, &task->node);
 }
 
 ASYNC_API int async_spawn(async_loop *loop, async_task *task, async_fn fn,
@@ -3177,12 +3608,12 @@ static inline void async__finish(async_loop *loop, async_task *t) {
     }
 }
 
-/* Move expired timers out of the heap, earliest first. */
+/* Move expired timers out, earliest first. */
 static inline void async__handle_fire(async_loop *loop, async_handle *h);
 static inline void async__fire_timers(async_loop *loop) {
     uint64_t now = async_now(loop);
     async__node *n;
-    while ((n = async__timers_peek(&loop->timers)) && n->deadline <= now) {
+    while ((n = async__timers_until(&loop->timers, now)) != NULL) {
         async__timers_remove(&loop->timers, n);
         if (n->magic == ASYNC__LIVE) /* a sleeping task: the common case first */
             async__push_ready(loop, async__task_of(n));
@@ -3273,7 +3704,7 @@ static ASYNC__COLD int async__deadlock_cleanup(async_loop *loop) {
  * has been looked at: fire the due timers and callbacks, then run the tasks
  * that are ready (those made ready meanwhile wait for the next pass). */
 static inline void async__pass(async_loop *loop) {
-    if (loop->timers.root) async__fire_timers(loop);
+    if (loop->timers.n) async__fire_timers(loop);
     async__run_ready(loop);
 }
 
@@ -3300,8 +3731,8 @@ static inline int async__run(async_loop *loop, async_task *until, int callbacks)
             break;
         }
         if (!loop->head) {
-            uint64_t deadline = loop->timers.root ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
-            if (!loop->timers.root && !ASYNC__IO_BUSY(loop)) {
+            uint64_t deadline = loop->timers.n ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
+            if (!loop->timers.n && !ASYNC__IO_BUSY(loop)) {
                 if ((loop->flags & ASYNC_CLEANUP_ON_DEADLOCK) && !deadlocked) {
                     deadlocked = async__deadlock_cleanup(loop);
                     until = NULL; /* every task is cancelled: wait for all */
@@ -3313,9 +3744,9 @@ static inline int async__run(async_loop *loop, async_task *until, int callbacks)
             if (loop->flags & ASYNC_VIRTUAL) {
 #ifdef ASYNC__IO
                 /* I/O takes real time: look, and block only if no timer */
-                if (ASYNC__IO_BUSY(loop)) async__io_poll(loop, loop->timers.root ? 0 : UINT64_MAX);
+                if (ASYNC__IO_BUSY(loop)) async__io_poll(loop, loop->timers.n ? 0 : UINT64_MAX);
 #endif
-                if (!loop->head && loop->timers.root && deadline > loop->now) loop->now = deadline;
+                if (!loop->head && loop->timers.n && deadline > loop->now) loop->now = deadline;
             } else if (deadline > async_now(loop)) {
 #ifdef ASYNC__IO
                 if (loop->idle != async__os_idle || async__io_idle(loop, deadline) < 0)
@@ -3349,7 +3780,7 @@ ASYNC_API int async_loop_shutdown(async_loop *loop) {
 
 ASYNC_API uint64_t async_next_deadline(async_loop *loop) {
     if (loop->head) return 0;
-    return loop->timers.root ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
+    return loop->timers.n ? async__timers_peek(&loop->timers)->deadline : UINT64_MAX;
 }
 
 ASYNC_API int async_step(async_loop *loop) {
@@ -3360,13 +3791,13 @@ ASYNC_API int async_step(async_loop *loop) {
 #ifdef ASYNC__IO
     if (loop->wakefd >= 0) async__io_poll(loop, 0);
 #endif
-    if ((loop->flags & ASYNC_VIRTUAL) && !loop->head && loop->timers.root &&
+    if ((loop->flags & ASYNC_VIRTUAL) && !loop->head && loop->timers.n &&
         async__timers_peek(&loop->timers)->deadline > loop->now)
         loop->now = async__timers_peek(&loop->timers)->deadline;
     async__pass(loop);
 #ifdef ASYNC__IO
     /* keep the backend fd honest: it turns readable at the next deadline */
-    if (loop->wakefd >= 0 && loop->timers.root) async__be_embed(loop, async__timers_peek(&loop->timers)->deadline);
+    if (loop->wakefd >= 0 && loop->timers.n) async__be_embed(loop, async__timers_peek(&loop->timers)->deadline);
 #endif
     loop->flags &= ~ASYNC__L_RUNNING;
     return (int)loop->ntasks;
@@ -4386,8 +4817,8 @@ static inline void async__describe_lqueue(async__fmt *o, const async_task *t) {
 ASYNC_API int async_call_at(async_loop *loop, async_handle *h, uint64_t when_ns,
                             void (*fn)(async_loop *, void *), void *arg) {
     if (!loop || !h || !fn) return ASYNC_EINVAL;
-    /* h may be fresh storage: not read.  The heap root is checked by address. */
-    ASYNC_ASSERT(loop->timers.root != &h->node,
+    /* h may be fresh storage: not read.  The first timers are checked by address. */
+    ASYNC_ASSERT(!async__timers_head(&loop->timers, &h->node),
                  "async_call_*: the handle is still scheduled (cancel it first)");
     h->node.magic = ASYNC__K_CALL;
     h->node.deadline = when_ns;
@@ -5120,7 +5551,7 @@ static inline int async__be_open(async_loop *loop) {
         WSACleanup();
         return e;
     }
-    loop->wakefd = loop->wakefd_w = (int)(unsigned)(uintptr_t)w;
+    loop->wakefd = loop->wakefd_w = async__os_own(w); /* not inherited */
     return ASYNC_OK;
 }
 #else
@@ -6297,7 +6728,9 @@ ASYNC_API void async_trace_stop(async_loop *loop) {
  *   next   Platforms: Windows (sockets through WSAPoll, Win32 threads for
  *          the pool, a QueryPerformanceCounter clock; the same -errno
  *          codes as elsewhere); ASYNC_POSIX_ONLY, the POSIX.1-2008 path
- *          other Unixes take, testable on Linux.
+ *          other Unixes take, testable on Linux.  Timers: a hierarchical
+ *          timing wheel in front of the heap, exact to the nanosecond
+ *          (O(1) start and cancel; ASYNC_TIMER_HEAP keeps the heap alone).
  *   0.6.0  Linkage modes: ASYNC_EXTERN / ASYNC_IMPLEMENTATION split the
  *          header for programs of many files (ASYNC_API), and files built
  *          with different settings fail to link, naming them.  Rooms: one

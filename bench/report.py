@@ -30,8 +30,10 @@ IMPLS = {
     "node": "Node.js (promises, setTimeout / setImmediate)",
     "go": "Go goroutines",
     "async.h-slack1": "async.h, process timer slack set to 1 ns (diagnostic)",
+    "async.h-heap": "async.h built with -DASYNC_TIMER_HEAP: timers in the binary heap "
+                    "alone, as before the timing wheel (diagnostic: the wheel against the heap)",
 }
-NOT_PEERS = {"async.h", "empty", "async.h-slack1"}
+NOT_PEERS = {"async.h", "empty", "async.h-slack1", "async.h-heap"}
 
 
 def load():

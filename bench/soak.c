@@ -10,14 +10,14 @@
  * the next worker into that storage ("a done task may be spawned again").
  *
  * Each worker runs one or two steps drawn from a hash of its id, so the
- * ready queue, the timer heap and the wait lists all churn:
+ * ready queue, the timers and the wait lists all churn:
  *
  *   yield, sleep 0 ns, sleep -1 ms (negative: a yield), a short sleep
  *   (1-4 ms), a tiny sleep (1-1000 ns), a put then a get on a shared queue
  *   (putters wait while it is full), a wait on an event nobody sets under a
  *   1 ms timeout (expires: a wait-list removal), and a 1 ms sleep under a 1 s
  *   timeout that never expires (its disarm removes a timer from the middle
- *   of the heap).
+ *   of the timers).
  *
  * One task in 1024 is a victim that sleeps "forever" (INT64_MAX ns); the
  * next worker spawned cancels it.

@@ -55,6 +55,7 @@ PROGRAMS = {
     "node": "node.js",
     "go": "go.go",
     "pthreads": "pthread.c",
+    "heap": "heap.c",
 }
 
 
@@ -90,6 +91,7 @@ def workloads(w1_sleep=1.0):
                       M("bytes_per_task", "memory per task", "B", 1, 64, chart="W3 B/task"),
                       M("rss_mib", "peak RSS", "MiB", 1)]),
         dict(id="w4", title="W4 sleepers", run="plain", show_n=True, same="sum_ms",
+             last=[("async.h-heap", "heap", [])],
              args={"full": ["1000000"], "quick": ["10000"]},
              desc="Tasks each sleeping a pseudo-random 0-1000 ms (xorshift32 from seed 42, "
              "the same sequence everywhere, checked by its sum): time from the first "
@@ -123,6 +125,7 @@ def workloads(w1_sleep=1.0):
                       M("p99_us", "p99 latency", "us", 1, chart="W6 p99")]),
         dict(id="w7", title="W7 timeout churn", run="plain", show_n=True,
              relative=("awaits_per_s", "libuv", 2, "higher"),
+             last=[("async.h-heap", "heap", [])],
              args={"full": ["1000000"], "quick": ["10000"]},
              desc="The server pattern, every read under a deadline that does not fire: with "
              "10,000 other timers armed 10-20 s away, n awaits each under a fresh 10 s "
@@ -136,6 +139,7 @@ def workloads(w1_sleep=1.0):
                       M("cpu_ms", "CPU", "ms", 0)]),
         dict(id="w8", title="W8 equal deadlines", run="plain", show_n=True, same="ordered",
              relative=("cpu_ms", "libuv", 2, "lower"),
+             last=[("async.h-heap", "heap", [])],
              args={"full": ["100000"], "quick": ["1000"]},
              desc="n tasks (libuv: timers) all sleep the same 10 ms, 100 rounds in a row; "
              "every round must wake them in the order they started (checked: the "

@@ -2,7 +2,7 @@
 # Static analysis of async.h, through the translation units that use it:
 # tests/compile_all.c (every public macro and function), every examples/*.c
 # (areq.c also brings in integrations/async_curl.h), the split-mode example
-# examples/split/*.c and bench/soak.c.  Two
+# examples/split/*.c, bench/soak.c and bench/soak_timers.c.  Two
 # tools, and any finding from either fails the run:
 #
 #   clang-tidy  the checks listed (with a reason for each one left out) in
@@ -83,7 +83,7 @@ cppcheck_run() { # extra flags...
         -DCLOCK_MONOTONIC=1 -DTIMER_ABSTIME=1 \
         -I"$HDR" -I. -j "$JOBS" "$@"
 }
-cppcheck_run tests/compile_all.c examples/*.c bench/soak.c || fail=1
+cppcheck_run tests/compile_all.c examples/*.c bench/soak.c bench/soak_timers.c || fail=1
 # Split mode: the definitions with external linkage (async_impl.c) and files
 # that see only declarations.
 cppcheck_run examples/split/*.c || fail=1
@@ -103,6 +103,7 @@ echo "lint: $("$CLANG_TIDY" --version | grep -i version | head -n 1 | sed 's/^ *
     echo tests/compile_all.c -DASYNC_TRACE=1
     for f in examples/*.c examples/split/*.c; do echo "$f"; done
     echo bench/soak.c
+    echo bench/soak_timers.c
 } | awk '{ print NR, $0 }' > "$tmp/jobs"
 
 # Each job writes $tmp/N.out (the findings) and $tmp/N.rc (the exit status).
@@ -149,4 +150,4 @@ if [ "$fail" != 0 ]; then
     echo "lint: FAILED (${secs}s)"
     exit 1
 fi
-echo "lint: clean: cppcheck and clang-tidy found nothing in async.h, tests/compile_all.c, examples/*.c, examples/split/*.c, integrations/async_curl.h, bench/soak.c (${secs}s)"
+echo "lint: clean: cppcheck and clang-tidy found nothing in async.h, tests/compile_all.c, examples/*.c, examples/split/*.c, integrations/async_curl.h, bench/soak.c, bench/soak_timers.c (${secs}s)"

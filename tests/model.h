@@ -3206,65 +3206,20 @@ static inline int model_before(const async__node *a, const async__node *b) {
     return (int32_t)(a->seq - b->seq) < 0;
 }
 
-/* Collect the heap's nodes, checking shape, links and order. */
+/* Collect the timer structure's nodes, checking its invariants (heap shape
+ * and order, the wheel's slots, the due list: async__timers_verify). */
 static inline int model_walk_heap(model_ctx *x, const async__node **out, int max) {
-    const async__node *stack[MODEL_NTIMER + 4];
-    size_t num[MODEL_NTIMER + 4];
-    int sp = 0, cnt = 0;
-    size_t nheap = x->loop.timers.n;
-    if (!x->loop.timers.root) {
-        if (nheap) model_fail(x, "invariant: heap empty but nheap = %zu", nheap);
-        return 0;
-    }
-    if (x->loop.timers.root->link.h.parent) {
-        model_fail(x, "invariant: heap root has a parent");
+    size_t cnt = 0;
+    const char *broken = async__timers_verify(&x->loop.timers, out, (size_t)max, &cnt);
+    if (broken) {
+        model_fail(x, "invariant: timers: %s", broken);
         return -1;
     }
-    stack[sp] = x->loop.timers.root;
-    num[sp++] = 1;
-    while (sp) {
-        const async__node *n = stack[--sp], *c[2];
-        size_t k = num[sp];
-        int i;
-        if (cnt >= max || k > nheap) {
-            model_fail(x, "invariant: heap has more nodes than nheap = %zu", nheap);
-            return -1;
-        }
-        if (n->where != ASYNC__W_SLEEPING) {
-            model_fail(x, "invariant: heap node %d has where = %d", model_node_id(x, n), n->where);
-            return -1;
-        }
-        out[cnt++] = n;
-        c[0] = n->link.h.left;
-        c[1] = n->link.h.right;
-        for (i = 0; i < 2; i++) {
-            size_t ck = 2 * k + (size_t)i;
-            if ((c[i] != NULL) != (ck <= nheap)) {
-                model_fail(x, "invariant: heap shape: node #%zu %s child %s (nheap %zu)", k,
-                           i ? "right" : "left", c[i] ? "present" : "missing", nheap);
-                return -1;
-            }
-            if (!c[i]) continue;
-            if (c[i]->link.h.parent != n) {
-                model_fail(x, "invariant: heap node #%zu's parent link is wrong", ck);
-                return -1;
-            }
-            if (model_before(c[i], n)) {
-                model_fail(x, "invariant: heap order: node #%zu (deadline %llu seq %u) is "
-                              "before its parent (deadline %llu seq %u)", ck,
-                           (unsigned long long)c[i]->deadline, c[i]->seq,
-                           (unsigned long long)n->deadline, n->seq);
-                return -1;
-            }
-            stack[sp] = c[i];
-            num[sp++] = ck;
-        }
-    }
-    if ((size_t)cnt != nheap) {
-        model_fail(x, "invariant: heap has %d nodes, nheap = %zu", cnt, nheap);
+    if (cnt > (size_t)max) {
+        model_fail(x, "invariant: timers: %zu nodes, more than the model has", cnt);
         return -1;
     }
-    return cnt;
+    return (int)cnt;
 }
 
 /* The library's own invariants; `current` is the running task or -1. */
@@ -3804,14 +3759,15 @@ static inline int model_real_step(model_ctx *x) {
     async_loop *l = &x->loop;
     if (l->ntasks == 0 && !l->nhandles) return MODEL_DONE; /* as async_run */
     if (!l->head) {
-        if (!l->timers.root) {
+        if (!l->timers.n) {
             int rc = async_run(l);
             if (rc != ASYNC_EDEADLK)
                 model_fail(x, "async_run returned %d (%s) with nothing ready and no timer, "
                               "expected ASYNC_EDEADLK", rc, async_strerror(rc));
             return MODEL_DEADLOCK;
         }
-        if (l->timers.root->deadline > l->now) l->now = l->timers.root->deadline; /* as async_run does */
+        if (async__timers_peek(&l->timers)->deadline > l->now) /* as async_run does */
+            l->now = async__timers_peek(&l->timers)->deadline;
     }
     async_step(l);
     return MODEL_RAN;

@@ -39,7 +39,8 @@ qemu="qemu-system-arm -M mps2-an385 -nographic -monitor none -serial none -chard
 
 # ---- build --------------------------------------------------------------------------
 fail=0
-variants=("switch|" "labels|-DASYNC_LABELS=1" "no-introspection|-DASYNC_NO_INTROSPECTION=1")
+variants=("switch|" "labels|-DASYNC_LABELS=1" "no-introspection|-DASYNC_NO_INTROSPECTION=1"
+          "timer-wheel|-DASYNC_TIMER_WHEEL=1")
 build() { # NAME FLAGS SOURCE
     local o=$out/$1
     # shellcheck disable=SC2086
