@@ -2318,9 +2318,9 @@ ASYNC_API void async__sock_setup(async_sock_op *op, async_io *io, void *buf, siz
 
 /* ---- wait lists: circular, doubly linked; *owner points at the head ------ */
 
-static inline void async__list_push(async__node **owner, async__node *n) {
+/* The links alone (the timer wheel's slots use them too). */
+static inline void async__list_append(async__node **owner, async__node *n) {
     async__node *h = *owner;
-    n->where = ASYNC__W_WAITING;
     n->link.l.owner = owner;
     if (!h) {
         n->link.l.next = n->link.l.prev = n;
@@ -2333,11 +2333,8 @@ static inline void async__list_push(async__node **owner, async__node *n) {
     }
 }
 
-static inline void async__list_remove(async__node *n) {
+static inline void async__list_unlink(async__node *n) {
     async__node **owner = n->link.l.owner;
-    ASYNC_ASSERT(n->where == ASYNC__W_WAITING && owner,
-                 "a wait list is broken: a waiting task's (or waiter's) storage "
-                 "was cleared, overwritten or reused before it was woken");
     if (n->link.l.next == n) {
         *owner = NULL;
     } else {
@@ -2345,6 +2342,18 @@ static inline void async__list_remove(async__node *n) {
         n->link.l.next->link.l.prev = n->link.l.prev;
         if (*owner == n) *owner = n->link.l.next;
     }
+}
+
+static inline void async__list_push(async__node **owner, async__node *n) {
+    n->where = ASYNC__W_WAITING;
+    async__list_append(owner, n);
+}
+
+static inline void async__list_remove(async__node *n) {
+    ASYNC_ASSERT(n->where == ASYNC__W_WAITING && n->link.l.owner,
+                 "a wait list is broken: a waiting task's (or waiter's) storage "
+                 "was cleared, overwritten or reused before it was woken");
+    async__list_unlink(n);
     n->where = ASYNC__W_IDLE;
 }
 
@@ -2675,31 +2684,8 @@ static inline void async__heap_remove(async__timers *tm, async__node *n) {
 #ifndef ASYNC_TIMER_HEAP
 /* ---- the wheel and the due list ---- */
 
-/* Circular lists with an owner, like wait lists, but leaving `where` be. */
-static inline void async__tlist_append(async__node **owner, async__node *n) {
-    async__node *h = *owner;
-    n->link.l.owner = owner;
-    if (!h) {
-        n->link.l.next = n->link.l.prev = n;
-        *owner = n;
-    } else {
-        n->link.l.next = h;
-        n->link.l.prev = h->link.l.prev;
-        h->link.l.prev->link.l.next = n;
-        h->link.l.prev = n;
-    }
-}
-
-static inline void async__tlist_unlink(async__node *n) {
-    async__node **owner = n->link.l.owner;
-    if (n->link.l.next == n) {
-        *owner = NULL;
-    } else {
-        n->link.l.prev->link.l.next = n->link.l.next;
-        n->link.l.next->link.l.prev = n->link.l.prev;
-        if (*owner == n) *owner = n->link.l.next;
-    }
-}
+/* Slots and the due list are circular lists with an owner, as wait lists
+ * are (async__list_append, async__list_unlink), leaving `where` be. */
 
 /* Is n on a list of tm's (a slot or the due list), rather than in the heap?
  * A heap node's third link is its parent, a node or NULL, never inside tm. */
@@ -2720,26 +2706,33 @@ static inline void async__wheel_put(async__timers *tm, async__node *n, int level
     int sh = ASYNC__WHEEL_SHIFT + 6 * level;
     unsigned i = (unsigned)(n->deadline >> sh) & 63u;
     uint64_t start = n->deadline >> sh << sh;
-    async__tlist_append(&tm->slot[level * 64 + (int)i], n);
+    async__list_append(&tm->slot[level * 64 + (int)i], n);
     tm->used[level] |= (uint64_t)1 << i;
     if (start < tm->low) tm->low = start;
 }
 
 /* Merge two sorted NULL-terminated lists (through next); a wins ties. */
 static inline async__node *async__tlist_merge(async__node *a, async__node *b) {
-    async__node *head, **tail = &head;
+    async__node *head = NULL, *tail = NULL, *e;
     while (a && b) {
         if (async__timer_before(b, a)) {
-            *tail = b;
-            tail = &b->link.l.next;
+            e = b;
             b = b->link.l.next;
         } else {
-            *tail = a;
-            tail = &a->link.l.next;
+            e = a;
             a = a->link.l.next;
         }
+        if (tail)
+            tail->link.l.next = e;
+        else
+            head = e;
+        tail = e;
     }
-    *tail = a ? a : b;
+    e = a ? a : b;
+    if (tail)
+        tail->link.l.next = e;
+    else
+        head = e;
     return head;
 }
 
@@ -2901,7 +2894,7 @@ static inline void async__timers_remove(async__timers *tm, async__node *n) {
 #ifndef ASYNC_TIMER_HEAP
     if (async__timers_listed(tm, n)) {
         async__node **owner = n->link.l.owner;
-        async__tlist_unlink(n);
+        async__list_unlink(n);
         if (owner != &tm->due) {
             size_t k = (size_t)(owner - tm->slot);
             tm->nwheel--;

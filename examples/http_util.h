@@ -85,6 +85,30 @@ static inline int crawl_args(int argc, char **argv, struct crawl_options *o) {
 
 /* ---- the URL list ----------------------------------------------------------------- */
 
+#ifdef _WIN32
+/* The Windows C library has no POSIX getline: the same for one line (the
+ * newline kept, NUL-terminated; -1 at the end of the file or out of memory). */
+static inline ssize_t crawl__getline(char **line, size_t *cap, FILE *f) {
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t ncap = *cap ? *cap * 2 : 256;
+            char *b = (char *)realloc(*line, ncap);
+            if (!b) return -1;
+            *line = b;
+            *cap = ncap;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (n == 0) return -1;
+    (*line)[n] = 0;
+    return (ssize_t)n;
+}
+#define getline crawl__getline
+#endif
+
 /* One URL a line, any length, any number; blank lines and lines starting
  * with # are skipped, spaces around a URL trimmed.  0, or -1 (errno set). */
 static inline int crawl_read_urls(const char *path, char ***urls, size_t *count) {
@@ -213,18 +237,28 @@ static inline CURLcode crawl_setopt(CURL *e, const struct crawl_options *o, stru
     do {                                                                      \
         if (rc == CURLE_OK) rc = curl_easy_setopt(e, (opt), (val));           \
     } while (0)
-    CRAWL__SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    CRAWL__SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+/* A libcurl built without TLS does not know "https", one without HTTP/2
+ * refuses CURL_HTTP_VERSION_2TLS (both CURLE_UNSUPPORTED_PROTOCOL): then
+ * the next best, alt. */
+#define CRAWL__SET_OR(opt, val, alt)                                          \
+    do {                                                                      \
+        if (rc == CURLE_OK &&                                                 \
+            (rc = curl_easy_setopt(e, (opt), (val))) == CURLE_UNSUPPORTED_PROTOCOL) \
+            rc = curl_easy_setopt(e, (opt), (alt));                           \
+    } while (0)
+    CRAWL__SET_OR(CURLOPT_PROTOCOLS_STR, "http,https", "http");
+    CRAWL__SET_OR(CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "http");
     CRAWL__SET(CURLOPT_FOLLOWLOCATION, 1L);
     CRAWL__SET(CURLOPT_MAXREDIRS, o->max_redirs);
     CRAWL__SET(CURLOPT_ACCEPT_ENCODING, "");
-    CRAWL__SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    CRAWL__SET_OR(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS, (long)CURL_HTTP_VERSION_1_1);
     CRAWL__SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
     CRAWL__SET(CURLOPT_USERAGENT, "areq (async.h example; libcurl)");
     CRAWL__SET(CURLOPT_WRITEFUNCTION, crawl_write);
     CRAWL__SET(CURLOPT_WRITEDATA, (void *)page);
     if (o->cacert) CRAWL__SET(CURLOPT_CAINFO, o->cacert);
 #undef CRAWL__SET
+#undef CRAWL__SET_OR
     return rc;
 }
 

@@ -223,6 +223,14 @@ static inline int async_curl__sync(struct async_curl__sock *k) {
         if (k->open) {
             k->open = 0;
             async_io_detach(&k->io); /* wakes the watchers; they end */
+#ifdef _WIN32
+            {   /* Windows cannot tell a socket's mode, so the detach made it
+                 * blocking; libcurl's sockets are non-blocking, and libcurl
+                 * may use this one again (a reused connection). */
+                u_long on = 1;
+                ioctlsocket(k->fd, FIONBIO, &on);
+            }
+#endif
         }
         return 0;
     }

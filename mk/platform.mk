@@ -8,10 +8,11 @@
 #   make mcu     a bare-metal Cortex-M3 program (SysTick clock, WFI idle)
 #                under qemu-system-arm, checked against its expected output,
 #                with flash/RAM figures                  (platform/mcu/run.sh)
-#   make windows the test files that need neither I/O nor fork, built with
+#   make windows the test files that need neither pipes nor fork, built with
 #                mingw-w64 and run under wine64 (both coroutine backends),
-#                and the examples without I/O compared with native output
-#                                                        (platform/windows/run.sh)
+#                the examples compared with native output  (platform/windows/run.sh),
+#                then the crawler (areq, libcurl cross-built from Debian's
+#                source) against a local site             (platform/windows/curl.sh)
 #   make platforms   all four
 # Each installs its tools from Debian when missing.  Outputs and logs go to
 # $(BUILD)/platform/NAME.
@@ -59,6 +60,10 @@ deps-windows:
 	$(call platform_need,/usr/bin/x86_64-w64-mingw32-gcc-win32,gcc-mingw-w64-x86-64-win32)
 	$(call platform_need,/usr/bin/x86_64-w64-mingw32-g++-win32,g++-mingw-w64-x86-64-win32)
 	$(call platform_need,/usr/lib/wine/wine64,wine64)
+	$(call platform_need,/usr/bin/cmake,cmake)
+	$(call platform_need,/usr/bin/ninja,ninja-build)
+	$(call platform_need,/usr/bin/dpkg-source,dpkg-dev)
+	$(call platform_need,/usr/include/x86_64-linux-gnu/curl/curl.h,libcurl4-openssl-dev)
 
 arm64: deps-arm64
 	bash platform/arm64/run.sh $(PLATFORM_OUT)/arm64
@@ -71,5 +76,6 @@ mcu: deps-mcu
 
 windows: deps-windows
 	bash platform/windows/run.sh $(PLATFORM_OUT)/windows
+	bash platform/windows/curl.sh $(PLATFORM_OUT)/windows/curl $(PLATFORM_OUT)/windows/areq
 
 platforms: arm64 wasm mcu windows
