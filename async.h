@@ -3380,9 +3380,12 @@ static inline int async__intr(async_task *t, const async_frame *f) {
 }
 
 /* The status a finished non-parking wait reports: OK unless interrupted. */
+static ASYNC__COLD int async__intr_cold(async_task *t, const async_frame *f) {
+    return async__intr(t, f);
+}
 ASYNC_API int async__intr_status(async_task *t, async_frame *f) {
     if (!(t->node.flags & (ASYNC__T_CANCEL | ASYNC__T_SCOPE))) return ASYNC_OK;
-    return async__intr(t, f);
+    return async__intr_cold(t, f);
 }
 
 /* One more shield in force: a finally section entered or a shielded await
@@ -3404,7 +3407,7 @@ ASYNC_API void async__timeout_disarm(async_task *t, async_timeout *tmo);
 
 /* Disarm every timeout frame f armed (those of a generator it drove may sit
  * among the outer frames' ones). */
-static inline void async__disarm_frame(async_task *t, const async_frame *f) {
+static ASYNC__COLD void async__disarm_frame(async_task *t, const async_frame *f) {
     async_timeout **p = &t->scopes;
     while (*p)
         if ((*p)->frame == f)
@@ -3418,7 +3421,8 @@ ASYNC_API void async__frame_done(async_task *t, async_frame *f) {
     if (f->pc == ASYNC__PC_DONE) return;
     f->pc = ASYNC__PC_DONE;
     t->node.shield--;
-    async__disarm_frame(t, f);
+    if (t->scopes) async__disarm_frame(t, f); /* out of line: it would cost
+                                                 every coroutine registers */
 }
 
 /* Fired timeouts that count: those of running code (not of a generator

@@ -23,6 +23,8 @@ from workloads import workloads  # noqa: E402  (the table of workloads)
 IMPLS = {
     "async.h": "async.h (this library), -O2",
     "empty": "empty C process: the floor (exec, loader, exit)",
+    "floor": "two bare stackless coroutines (a switch on a saved line) called in turn "
+             "through a function pointer: a switch with no scheduler (bench/w2_floor.c)",
     "sync": "blocking C (nanosleep / clock_nanosleep)",
     "pthreads": "POSIX threads, one per task, minimal stacks",
     "libuv": "libuv (C)",
@@ -33,7 +35,7 @@ IMPLS = {
     "async.h-heap": "async.h built with -DASYNC_TIMER_HEAP: timers in the binary heap "
                     "alone, as before the timing wheel (diagnostic: the wheel against the heap)",
 }
-NOT_PEERS = {"async.h", "empty", "async.h-slack1", "async.h-heap"}
+NOT_PEERS = {"async.h", "empty", "floor", "async.h-slack1", "async.h-heap"}
 
 
 def load():
