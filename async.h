@@ -1567,7 +1567,7 @@ ASYNC_API int64_t async_ms_to_ns(int64_t ms);
  * them.
  *
  * Windows: sockets only, through WSAPoll (at most ASYNC_POLL_MAX at once),
- * with a UDP socket connected to itself for wake-ups; worker threads are
+ * with a pair of loopback UDP sockets for wake-ups; worker threads are
  * Win32 threads.  Link with ws2_32 (-lws2_32; MSVC links it by itself).
  * Pass a SOCKET where an fd is asked for, cast to int: socket handles are
  * 32-bit significant.  Errors are the same -errno names as elsewhere
@@ -3076,7 +3076,10 @@ static inline void async__os_idle(void *ctx, uint64_t deadline) {
 typedef struct timespec async__timespec;
 #define ASYNC__CLOCK_GETTIME clock_gettime
 #define ASYNC__MONOTONIC CLOCK_MONOTONIC
-#ifdef ASYNC__LINUX
+/* clock_nanosleep is POSIX.1-2001: an older level (`-std=c99 -pthread`
+ * makes glibc choose 199506L) declares the clock but not it; nanosleep
+ * then sleeps the time left, as on macOS. */
+#if defined(ASYNC__LINUX) && defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L
 #define ASYNC__CLOCK_NANOSLEEP clock_nanosleep /* absolute deadlines */
 #define ASYNC__ABSTIME TIMER_ABSTIME
 #endif
@@ -5512,43 +5515,60 @@ static inline void async__be_embed(async_loop *loop, uint64_t deadline) {
  * The open handles are a list in the loop (ios, nios: at most
  * ASYNC_POLL_MAX); each wait polls those with waiting tasks, and a pipe
  * (wakefd, wakefd_w) for wake-ups, or on Windows, where WSAPoll takes
- * sockets only, a UDP socket connected to itself (wakefd = wakefd_w).
+ * sockets only, a pair of UDP sockets connected to each other.
  * Deadlines to the millisecond, rounded up (ASYNC_PRECISE spins the rest). */
 
 #ifdef ASYNC__WIN
+/* The wake-up pair: two UDP sockets on loopback, each connected to the
+ * other (so nothing else gets in).  The loop reads wakefd, non-blocking;
+ * other threads write to wakefd_w, which stays blocking: a non-blocking
+ * datagram send may fail with WSAEWOULDBLOCK while the reader's queue is
+ * empty (wine does, when threads send at once), and a lost wake-up would
+ * leave a call in the inbox with the loop asleep. */
 static inline void async__be_close(async_loop *loop) {
     if (loop->wakefd >= 0) {
         closesocket(ASYNC__OSFD(loop->wakefd));
+        closesocket(ASYNC__OSFD(loop->wakefd_w));
         WSACleanup(); /* one per WSAStartup: Winsock counts them */
     }
     loop->wakefd = loop->wakefd_w = -1;
 }
 
+/* A UDP socket bound to loopback on a port Windows picks; *a: its address. */
+static inline SOCKET async__udp_loopback(struct sockaddr_in *a) {
+    int len = sizeof *a;
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s == INVALID_SOCKET) return s;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)a, sizeof *a) != 0 ||
+        getsockname(s, (struct sockaddr *)a, &len) != 0) {
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
 static inline int async__be_open(async_loop *loop) {
     WSADATA wsa;
-    struct sockaddr_in a;
-    int len = sizeof a, e;
+    struct sockaddr_in ra, wa;
+    int e;
     u_long on = 1;
-    SOCKET w;
+    SOCKET r, w = INVALID_SOCKET;
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) return ASYNC_EINVAL;
-    w = socket(AF_INET, SOCK_DGRAM, 0);
-    if (w == INVALID_SOCKET) {
+    r = async__udp_loopback(&ra);
+    if (r != INVALID_SOCKET) w = async__udp_loopback(&wa);
+    if (w == INVALID_SOCKET || connect(r, (struct sockaddr *)&wa, sizeof wa) != 0 ||
+        connect(w, (struct sockaddr *)&ra, sizeof ra) != 0 || ioctlsocket(r, FIONBIO, &on) != 0) {
         e = -async__os_error();
+        if (r != INVALID_SOCKET) closesocket(r);
+        if (w != INVALID_SOCKET) closesocket(w);
         WSACleanup();
         return e;
     }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(w, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(w, (struct sockaddr *)&a, &len) != 0 ||
-        connect(w, (struct sockaddr *)&a, sizeof a) != 0 || ioctlsocket(w, FIONBIO, &on) != 0) {
-        e = -async__os_error();
-        closesocket(w);
-        WSACleanup();
-        return e;
-    }
-    loop->wakefd = loop->wakefd_w = async__os_own(w); /* not inherited */
+    loop->wakefd = async__os_own(r); /* not inherited */
+    loop->wakefd_w = async__os_own(w);
     return ASYNC_OK;
 }
 #else
@@ -5633,7 +5653,8 @@ static inline int async__be_wait(async_loop *loop, uint64_t deadline) {
 static inline void async__be_wake(async_loop *loop) {
     char one = 1;
 #ifdef ASYNC__WIN
-    send(ASYNC__OSFD(loop->wakefd_w), &one, 1, 0);
+    int tries = 0; /* a blocking send: only a shortage of buffers can fail */
+    while (send(ASYNC__OSFD(loop->wakefd_w), &one, 1, 0) != 1 && ++tries < 1000) Sleep(1);
 #else
     ssize_t r;
     do
@@ -5716,7 +5737,11 @@ ASYNC_API int async_call_soon_threadsafe(async_loop *loop, async_call *call,
     do
         call->next = head;
     while (!ASYNC__CAS_PTR(&loop->inbox, &head, call));
-    async__be_wake(loop);
+    /* Only the call that finds the inbox empty wakes the loop: the loop
+     * clears the wake-up before it takes the inbox, so every call already
+     * there when a wake-up is consumed goes with that take, and a later one
+     * finds the inbox empty again and wakes it anew. */
+    if (!head) async__be_wake(loop);
     ASYNC__ADD_INT(&loop->calling, -1);
     return ASYNC_OK;
 }
@@ -6728,6 +6753,11 @@ ASYNC_API void async_trace_stop(async_loop *loop) {
  *          other Unixes take, testable on Linux.  Timers: a hierarchical
  *          timing wheel in front of the heap, exact to the nanosecond
  *          (O(1) start and cancel; ASYNC_TIMER_HEAP keeps the heap alone).
+ *          Only a thread-safe call that finds the inbox empty wakes the
+ *          loop; on Windows the wake-up is sent blocking (a failed
+ *          non-blocking one left the loop asleep with calls waiting).
+ *          Builds at POSIX levels below 2001 (`-std=c99 -pthread`).
+ *          Resumes and coroutine ends keep their rare paths out of line.
  *   0.6.0  Linkage modes: ASYNC_EXTERN / ASYNC_IMPLEMENTATION split the
  *          header for programs of many files (ASYNC_API), and files built
  *          with different settings fail to link, naming them.  Rooms: one

@@ -25,6 +25,10 @@ for cc in gcc clang; do
         try $cc $std "-DASYNC_LABELS=1" c
     done
     try $cc c99 "-DASYNC_POLL=1" c
+    # feature levels below POSIX.1-2001: -pthread makes glibc pick 199506L
+    try $cc c99 "-pthread" c
+    try $cc c99 "-D_POSIX_C_SOURCE=199309L" c
+    try $cc c99 "-D_XOPEN_SOURCE=500" c
     try $cc c99 "-DASYNC_NO_IO=1" c
     try $cc c99 "-DASYNC_NO_INTROSPECTION=1" c
     try $cc c99 "-DASYNC_TRACE=1" c

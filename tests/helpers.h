@@ -84,21 +84,105 @@ static inline void virtual_start(async_loop *loop, test_log *log) {
     cr_assert_eq(async_loop_init(loop, ASYNC_VIRTUAL), ASYNC_OK);
 }
 
-#ifndef _WIN32
+/* ---- sockets and fds, the same on every platform with I/O ----------------
+ * What a test does to an fd itself (write to it, close it, make a pipe)
+ * goes through these, so that a test file runs on Windows too, where fds
+ * are SOCKETs passed as int and pipes cannot be polled: test_pipe makes a
+ * connected pair of loopback sockets there (a pipe elsewhere). */
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#define TEST_SOCK(fd) ((SOCKET)(uintptr_t)(unsigned)(fd))
+static inline int test_close(int fd) { return closesocket(TEST_SOCK(fd)); }
+static inline long test_write(int fd, const void *buf, size_t n) {
+    return send(TEST_SOCK(fd), (const char *)buf, (int)n, 0);
+}
+static inline long test_read(int fd, void *buf, size_t n) {
+    return recv(TEST_SOCK(fd), (char *)buf, (int)n, 0);
+}
+static inline int test_socket(int family, int type) {
+    static int started; /* Winsock, before the first loop starts it */
+    SOCKET s;
+    WSADATA wsa;
+    if (!started) started = WSAStartup(MAKEWORD(2, 2), &wsa) == 0;
+    s = socket(family, type, 0);
+    return s == INVALID_SOCKET ? -1 : (int)(unsigned)s;
+}
+static inline int test_nonblock(int fd) {
+    u_long on = 1;
+    return ioctlsocket(TEST_SOCK(fd), FIONBIO, &on);
+}
+/* Wait up to `ms` for fd to be readable: 1 if it is, 0 if not. */
+static inline int test_poll_in(int fd, int ms) {
+    WSAPOLLFD p;
+    p.fd = TEST_SOCK(fd);
+    p.events = POLLRDNORM;
+    p.revents = 0;
+    return WSAPoll(&p, 1, ms) > 0;
+}
+/* Open fds cannot be counted here: leak checks are Linux's. */
+static inline int test_count_fds(void) { return 0; }
+#else
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+#define TEST_SOCK(fd) (fd)
+static inline int test_close(int fd) { return close(fd); }
+static inline long test_write(int fd, const void *buf, size_t n) { return (long)write(fd, buf, n); }
+static inline long test_read(int fd, void *buf, size_t n) { return (long)read(fd, buf, n); }
+static inline int test_socket(int family, int type) { return socket(family, type, 0); }
+static inline int test_nonblock(int fd) { return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+static inline int test_poll_in(int fd, int ms) {
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, ms) > 0;
+}
+/* The process's open fds (a leak check). */
+static inline int test_count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    cr_assert_not_null(d);
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+#endif
+
 /* A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1 on a port
- * the kernel picks; *a gets its address. */
+ * the system picks; *a gets its address. */
 static inline int bind_loopback(int type, struct sockaddr_in *a) {
     socklen_t len = sizeof *a;
-    int fd = socket(AF_INET, type, 0);
+    int fd = test_socket(AF_INET, type);
     cr_assert_geq(fd, 0);
     memset(a, 0, sizeof *a);
     a->sin_family = AF_INET;
     a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)a, &len), 0);
+    cr_assert_eq(bind(TEST_SOCK(fd), (struct sockaddr *)a, sizeof *a), 0);
+    cr_assert_eq(getsockname(TEST_SOCK(fd), (struct sockaddr *)a, &len), 0);
     return fd;
 }
+
+/* p[0] the reading end, p[1] the writing end: a pipe, or on Windows a
+ * connected pair of loopback TCP sockets (blocking, as a pipe is). */
+static inline int test_pipe(int p[2]) {
+#ifdef _WIN32
+    struct sockaddr_in a;
+    int ls = bind_loopback(SOCK_STREAM, &a);
+    SOCKET s;
+    cr_assert_eq(listen(TEST_SOCK(ls), 1), 0);
+    p[1] = test_socket(AF_INET, SOCK_STREAM);
+    cr_assert_eq(connect(TEST_SOCK(p[1]), (struct sockaddr *)&a, sizeof a), 0);
+    s = accept(TEST_SOCK(ls), NULL, NULL);
+    cr_assert_neq(s, INVALID_SOCKET);
+    p[0] = (int)(unsigned)s;
+    test_close(ls);
+    return 0;
+#else
+    return pipe(p);
 #endif
+}
 
 /* Wall-clock seconds (CLOCK_MONOTONIC) and this process's CPU seconds
  * (for the files whose own includes leave POSIX clocks out: not there). */

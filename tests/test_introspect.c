@@ -12,7 +12,6 @@ static void intro_hit(const char *msg, const void *task) {
 }
 #define ASYNC_ASSERT(cond, msg) ((cond) ? (void)0 : intro_hit((msg), NULL))
 #define ASYNC_ASSERT_TASK(cond, msg, task) ((cond) ? (void)0 : intro_hit((msg), (task)))
-#include <unistd.h>
 #include "helpers.h"
 
 /* Runs `what`; the assertion message it raised, or NULL. */
@@ -155,7 +154,7 @@ Test(introspect, describe_names_the_fd_an_io_wait_is_on) {
     static async_io io;
     int fds[2];
     char want[64];
-    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(test_pipe(fds), 0);
     async_loop_init(&loop, ASYNC_VIRTUAL);
     cr_assert_eq(async_io_open(&loop, &io, fds[0]), ASYNC_OK);
     s.what = W_IO, s.io = &io;
@@ -164,10 +163,10 @@ Test(introspect, describe_names_the_fd_an_io_wait_is_on) {
     cr_assert_eq(async_run_until(&loop, &tick), ASYNC_OK);
     snprintf(want, sizeof want, "ASYNC_IO_WAIT on fd %d readable", fds[0]);
     HAS(describe(&t), want);
-    cr_assert_eq(write(fds[1], "x", 1), 1);
+    cr_assert_eq(test_write(fds[1], "x", 1), 1);
     cr_assert_eq(async_run(&loop), ASYNC_OK);
     async_io_close(&io);
-    close(fds[1]);
+    test_close(fds[1]);
     async_loop_close(&loop);
 }
 
@@ -182,7 +181,12 @@ Test(introspect, describe_names_the_fd_and_direction_of_a_write_wait) {
     char want[64], junk[4096];
     int sv[2];
     memset(junk, 'x', sizeof junk);
+#ifdef _WIN32
+    cr_assert_eq(test_pipe(sv), 0); /* a pair of sockets there */
+#else
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+#endif
+    cr_assert_eq(test_nonblock(sv[1]), 0);
     async_loop_init(&loop, ASYNC_VIRTUAL);
     cr_assert_eq(async_io_open(&loop, &io, sv[0]), ASYNC_OK);
     while (async_io_write(&io, junk, sizeof junk) > 0) {
@@ -193,11 +197,11 @@ Test(introspect, describe_names_the_fd_and_direction_of_a_write_wait) {
     cr_assert_eq(async_run_until(&loop, &tick), ASYNC_OK);
     snprintf(want, sizeof want, "ASYNC_IO_WAIT on fd %d writable", sv[0]);
     HAS(describe(&t), want);
-    while (recv(sv[1], junk, sizeof junk, MSG_DONTWAIT) > 0) {
+    while (test_read(sv[1], junk, sizeof junk) > 0) {
     } /* drain: writable again */
     cr_assert_eq(async_run(&loop), ASYNC_OK);
     async_io_close(&io);
-    close(sv[1]);
+    test_close(sv[1]);
     async_loop_close(&loop);
 }
 

@@ -1,24 +1,22 @@
 /* I/O: readiness waits, sockets on loopback, worker threads, cross-thread
  * calls, embedding, signals.  Real time, servers on 127.0.0.1 / ::1 started
- * by the tests themselves. */
+ * by the tests themselves.  Written for every platform with I/O (Windows
+ * too: there a "pipe" is a pair of sockets, see test_pipe); only the
+ * signal test and the regular-file refusal are POSIX's. */
 #include "helpers.h" /* first: it sets the feature macros */
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
+#endif
+#include <pthread.h>
+#include <time.h>
 
-static int count_fds(void) {
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    cr_assert_not_null(d);
-    while (readdir(d)) n++;
-    closedir(d);
-    return n;
-}
+#define count_fds test_count_fds
 
 /* ---- pipes ------------------------------------------------------------------ */
 
@@ -56,7 +54,7 @@ static int writer_fn(async_task *task, void *arg) {
     ASYNC_BEGIN(task, s);
     ASYNC_SLEEP(s->delay);
     s->when = now_s();
-    cr_assert_eq(write(s->fd, s->data, strlen(s->data)), (ssize_t)strlen(s->data));
+    cr_assert_eq(test_write(s->fd, s->data, strlen(s->data)), (long)strlen(s->data));
     ASYNC_END;
 }
 
@@ -67,7 +65,7 @@ Test(io, many_readers_on_one_pipe_each_get_a_byte, .timeout = 10) {
     static reader r[3];
     static writer w;
     int p[2], i, fds = count_fds();
-    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(test_pipe(p), 0);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, p[0]), ASYNC_OK);
     for (i = 0; i < 3; i++) {
@@ -86,7 +84,7 @@ Test(io, many_readers_on_one_pipe_each_get_a_byte, .timeout = 10) {
     }
     cr_assert_eq(r[0].buf[0] + r[1].buf[0] + r[2].buf[0], 'a' + 'b' + 'c');
     async_io_close(&io);
-    close(p[1]);
+    test_close(p[1]);
     async_loop_close(&loop);
     cr_assert_eq(count_fds(), fds, "no fd leaked");
 }
@@ -111,7 +109,7 @@ Test(io, closing_an_awaited_fd_ends_the_wait_with_ebadf, .timeout = 10) {
     static reader r;
     static closer c;
     int p[2];
-    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(test_pipe(p), 0);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, p[0]), ASYNC_OK);
     r.io = c.io = &io;
@@ -120,24 +118,26 @@ Test(io, closing_an_awaited_fd_ends_the_wait_with_ebadf, .timeout = 10) {
     async_spawn(&loop, &t[1], closer_fn, &c);
     cr_assert_eq(async_run(&loop), ASYNC_OK, "no hang");
     cr_assert_eq(r.status, -EBADF);
-    close(p[1]);
+    test_close(p[1]);
     async_loop_close(&loop);
 }
 
 Test(io, invalid_fds_are_refused_with_an_error) {
     static async_loop loop;
     static async_io io;
-    char path[] = "/tmp/async-io-XXXXXX";
-    int fd = mkstemp(path);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, -1), -EBADF);
     cr_assert_eq(async_io_open(&loop, &io, 987654), -EBADF);
-#ifndef ASYNC_POLL
-    cr_assert_eq(async_io_open(&loop, &io, fd), -EPERM, "epoll refuses regular files");
+#if !defined(ASYNC_POLL) && !defined(_WIN32)
+    {
+        char path[] = "/tmp/async-io-XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert_eq(async_io_open(&loop, &io, fd), -EPERM, "epoll refuses regular files");
+        close(fd);
+        remove(path);
+    }
 #endif
     cr_assert_str_eq(async_strerror(-EBADF), "Bad file descriptor");
-    close(fd);
-    remove(path);
     async_loop_close(&loop);
 }
 
@@ -169,7 +169,7 @@ Test(io, one_task_waits_on_many_fds_and_the_first_ready_wins, .timeout = 10) {
     int p[3][2], i;
     async_loop_init(&loop, 0);
     for (i = 0; i < 3; i++) {
-        cr_assert_eq(pipe(p[i]), 0);
+        cr_assert_eq(test_pipe(p[i]), 0);
         cr_assert_eq(async_io_open(&loop, &io[i], p[i][0]), ASYNC_OK);
         a.ios[i] = &io[i];
     }
@@ -184,7 +184,7 @@ Test(io, one_task_waits_on_many_fds_and_the_first_ready_wins, .timeout = 10) {
     for (i = 0; i < 3; i++) cr_assert_null(io[i].readers, "waiter %d left behind", i);
     for (i = 0; i < 3; i++) {
         async_io_close(&io[i]);
-        close(p[i][1]);
+        test_close(p[i][1]);
     }
     async_loop_close(&loop);
 }
@@ -319,7 +319,7 @@ static void echo_round(int family, int conns) {
         len = sizeof a6;
     }
     cr_assert_eq(async_tcp_listen(&loop, &srv.listener, addr, len, 4096), ASYNC_OK);
-    cr_assert_eq(getsockname(srv.listener.fd, addr, &len), 0); /* the port picked */
+    cr_assert_eq(getsockname(TEST_SOCK(srv.listener.fd), addr, &len), 0); /* the port picked */
     srv.conns = sconns;
     srv.tasks = stasks;
     srv.max = conns;
@@ -342,6 +342,11 @@ static void echo_round(int family, int conns) {
 }
 
 Test(sockets, echo_1000_connections_of_64k_ipv4, .timeout = 120) {
+#ifdef _WIN32
+    /* WSAPoll watches ASYNC_POLL_MAX sockets, both ends count; 200 keep
+     * wine's emulation of it within the time limit */
+    echo_round(AF_INET, 200);
+#else
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < 2 * CONNS + 64 && rl.rlim_max >= 2 * CONNS + 64) {
@@ -353,19 +358,20 @@ Test(sockets, echo_1000_connections_of_64k_ipv4, .timeout = 120) {
 #else
     echo_round(AF_INET, getenv("ASYNC_VALGRIND") ? 100 : CONNS);
 #endif
+#endif
 }
 
 Test(sockets, echo_over_ipv6_loopback, .timeout = 60) {
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    int fd = test_socket(AF_INET6, SOCK_STREAM);
     struct sockaddr_in6 a6;
     memset(&a6, 0, sizeof a6);
     a6.sin6_family = AF_INET6;
     a6.sin6_addr = in6addr_loopback;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a6, sizeof a6) < 0) {
-        if (fd >= 0) close(fd);
+    if (fd < 0 || bind(TEST_SOCK(fd), (struct sockaddr *)&a6, sizeof a6) < 0) {
+        if (fd >= 0) test_close(fd);
         cr_skip_test("no IPv6 loopback on this machine");
     }
-    close(fd);
+    test_close(fd);
     echo_round(AF_INET6, 50);
 }
 
@@ -408,7 +414,7 @@ Test(sockets, connecting_to_a_refused_port_reports_econnrefused, .timeout = 10) 
     static async_task t;
     static prober p;
     struct sockaddr_in a;
-    close(free_port(&a));
+    test_close(free_port(&a));
     async_loop_init(&loop, 0);
     p.addr = &a;
     async_spawn(&loop, &t, prober_fn, &p);
@@ -423,7 +429,7 @@ Test(sockets, a_read_from_a_silent_peer_times_out, .timeout = 10) {
     static prober p;
     struct sockaddr_in a;
     int fd = free_port(&a);
-    cr_assert_eq(listen(fd, 8), 0); /* accepts (in the kernel), never writes */
+    cr_assert_eq(listen(TEST_SOCK(fd), 8), 0); /* accepts (in the kernel), never writes */
     async_loop_init(&loop, 0);
     p.addr = &a;
     async_spawn(&loop, &t, prober_fn, &p);
@@ -431,15 +437,14 @@ Test(sockets, a_read_from_a_silent_peer_times_out, .timeout = 10) {
     cr_assert_eq(p.connect_result, 0);
     cr_assert_eq(p.recv_status, ASYNC_ETIMEDOUT);
     cr_assert(p.took >= 0.2 && p.took < 0.5, "timed out after %.3f s", p.took);
-    close(fd);
+    test_close(fd);
     async_loop_close(&loop);
 }
 
 /* ---- worker threads ------------------------------------------------------------ */
 
 static intptr_t slow_square(void *arg) {
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    sleep_ms(20);
     return (intptr_t)arg * (intptr_t)arg;
 }
 
@@ -606,8 +611,7 @@ Test(embed, a_host_poll_loop_drives_the_loop_step_by_step, .timeout = 10) {
     static async_task t[3];
     static sleeper s[3];
     static test_log lg;
-    struct pollfd pfd;
-    int i, steps = 0, left;
+    int fd, i, steps = 0, left;
     double t0 = now_s();
     async_loop_init(&loop, 0);
     for (i = 0; i < 3; i++) {
@@ -616,9 +620,8 @@ Test(embed, a_host_poll_loop_drives_the_loop_step_by_step, .timeout = 10) {
         s[i].ns = (int64_t)(i + 1) * 20 * (int64_t)MS;
         async_spawn(&loop, &t[i], sleeper_fn, &s[i]);
     }
-    pfd.fd = async_backend_fd(&loop);
-    pfd.events = POLLIN;
-    cr_assert_geq(pfd.fd, 0);
+    fd = async_backend_fd(&loop);
+    cr_assert_geq(fd, 0);
     cr_assert_eq(async_next_deadline(&loop), 0, "tasks are ready");
     while ((left = async_step(&loop)) > 0) {
         uint64_t d = async_next_deadline(&loop);
@@ -627,7 +630,7 @@ Test(embed, a_host_poll_loop_drives_the_loop_step_by_step, .timeout = 10) {
         if (d == 0) continue;
         cr_assert_neq(d, UINT64_MAX);
         /* the host's own wait, bounded by the loop's next deadline */
-        poll(&pfd, 1, (int)((d - async_now(&loop)) / 1000000u) + 1);
+        test_poll_in(fd, (int)((d - async_now(&loop)) / 1000000u) + 1);
     }
     cr_assert_eq(lg.n, 6);
     cr_assert_lt(steps, 20, "%d steps for three timers", steps);
@@ -637,6 +640,7 @@ Test(embed, a_host_poll_loop_drives_the_loop_step_by_step, .timeout = 10) {
 
 /* ---- signals and timer precision ------------------------------------------------ */
 
+#ifndef _WIN32 /* POSIX signals */
 static void on_alarm(int sig) { (void)sig; }
 
 typedef struct {
@@ -675,7 +679,7 @@ Test(signals, a_signal_storm_neither_shortens_nor_stretches_sleeps, .timeout = 2
     it.it_interval.tv_usec = 1000;
     it.it_value.tv_usec = 1000;
     setitimer(ITIMER_REAL, &it, NULL);
-    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(test_pipe(p), 0);
     async_loop_init(&loop, 0);
     async_io_open(&loop, &io, p[0]);
     n.n = 30;
@@ -695,9 +699,10 @@ Test(signals, a_signal_storm_neither_shortens_nor_stretches_sleeps, .timeout = 2
     cr_assert_eq(r.got, 1, "the read survived the storm");
     cr_assert_eq(r.buf[0], 'x');
     async_io_close(&io);
-    close(p[1]);
+    test_close(p[1]);
     async_loop_close(&loop);
 }
+#endif
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -727,7 +732,13 @@ Test(timers, one_ms_sleeps_are_not_late_by_more_than_the_os_latency, .timeout = 
     cr_assert_eq(async_main(precise_fn, &p, 0), ASYNC_OK);
     qsort(p.over, 200, sizeof p.over[0], cmp_double);
     cr_assert_geq(p.over[0], 0.0, "woke early");
-    /* a figure, not a benchmark: generous for a shared machine */
+    /* a figure, not a benchmark: generous for a shared machine; WSAPoll
+     * waits in whole milliseconds (and the rest is spun only in precise
+     * mode), so on Windows a sleep may end up to 1 ms late */
+#ifdef _WIN32
+    cr_assert_lt(p.over[100], 1500.0, "median oversleep %.1f us", p.over[100]);
+#else
     cr_assert_lt(p.over[100], getenv("ASYNC_VALGRIND") ? 5000.0 : 500.0, "median oversleep %.1f us",
                  p.over[100]);
+#endif
 }

@@ -3,16 +3,18 @@
  * each failed on v0.3.0.  I/O and threads here; the scheduler's promises
  * are in test_promises_sched.c. */
 #include "helpers.h" /* first: it sets the feature macros */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#ifndef _WIN32 /* pipes, files, SIGPIPE and the host's compiler: POSIX's tests */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#endif
 
 /* ---- 8: calls from other threads run while tasks stay ready ------------------ */
 
@@ -113,11 +115,11 @@ Test(promises, connect_to_a_listener_that_never_answers_times_out, .timeout = 10
     static connector c;
     struct sockaddr_in a;
     int ls = bind_loopback(SOCK_STREAM, &a), filler[3], i;
-    cr_assert_eq(listen(ls, 0), 0); /* accepts nothing: the queue fills at once */
+    cr_assert_eq(listen(TEST_SOCK(ls), 0), 0); /* accepts nothing: the queue fills at once */
     for (i = 0; i < 3; i++) { /* fill the accept queue */
-        filler[i] = socket(AF_INET, SOCK_STREAM, 0);
-        cr_assert_eq(fcntl(filler[i], F_SETFL, O_NONBLOCK), 0);
-        connect(filler[i], (struct sockaddr *)&a, sizeof a);
+        filler[i] = test_socket(AF_INET, SOCK_STREAM);
+        cr_assert_eq(test_nonblock(filler[i]), 0);
+        connect(TEST_SOCK(filler[i]), (struct sockaddr *)&a, sizeof a);
     }
     async_loop_init(&loop, 0);
     cr_assert_eq(async_tcp_socket(&loop, &io, AF_INET), ASYNC_OK);
@@ -128,8 +130,8 @@ Test(promises, connect_to_a_listener_that_never_answers_times_out, .timeout = 10
     cr_assert_eq(c.result, ASYNC_ETIMEDOUT, "connect said %ld (%s) for a socket still connecting",
                  (long)c.result, async_strerror((int)c.result));
     async_io_close(&io);
-    for (i = 0; i < 3; i++) close(filler[i]);
-    close(ls);
+    for (i = 0; i < 3; i++) test_close(filler[i]);
+    test_close(ls);
     async_loop_close(&loop);
 }
 
@@ -150,7 +152,7 @@ static int udp_reader_fn(async_task *task, void *arg) {
         ASYNC_IO_WAIT(s->io, ASYNC_READ);
         cr_assert_eq(ASYNC_STATUS(), ASYNC_OK);
         s->wakeups++;
-        while (recvfrom(s->io->fd, buf, sizeof buf, 0, NULL, NULL) > 0) s->datagrams++;
+        while (recvfrom(TEST_SOCK(s->io->fd), buf, sizeof buf, 0, NULL, NULL) > 0) s->datagrams++;
     }
     ASYNC_END;
 }
@@ -166,7 +168,7 @@ static int udp_sender_fn(async_task *task, void *arg) {
     ASYNC_BEGIN(task, s);
     for (s->i = 0; s->i < s->n; s->i++) {
         ASYNC_SLEEP_MS(20);
-        cr_assert_eq(sendto(s->fd, "x", 1, 0, (struct sockaddr *)&s->to, sizeof s->to), 1);
+        cr_assert_eq(sendto(TEST_SOCK(s->fd), "x", 1, 0, (struct sockaddr *)&s->to, sizeof s->to), 1);
     }
     ASYNC_END;
 }
@@ -183,7 +185,7 @@ Test(promises, io_wait_after_the_users_own_recvfrom_waits_for_new_data, .timeout
     cr_assert_eq(async_io_open(&loop, &io, rx), ASYNC_OK);
     r.io = &io;
     r.want = 5;
-    w.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    w.fd = test_socket(AF_INET, SOCK_DGRAM);
     w.n = 5;
     w.to = a;
     async_spawn(&loop, &t[0], udp_reader_fn, &r);
@@ -192,7 +194,7 @@ Test(promises, io_wait_after_the_users_own_recvfrom_waits_for_new_data, .timeout
     cr_assert_eq(r.datagrams, 5);
     /* one wake-up per datagram (two may arrive together): no spinning */
     cr_assert_leq(r.wakeups, 5, "the wait returned %d times for 5 datagrams", r.wakeups);
-    close(w.fd);
+    test_close(w.fd);
     async_io_close(&io);
     async_loop_close(&loop);
 }
@@ -211,7 +213,7 @@ static int drainer_fn(async_task *task, void *arg) {
     ASYNC_BEGIN(task, s);
     ASYNC_IO_WAIT(s->io, ASYNC_READ);
     s->first = ASYNC_STATUS();
-    cr_assert_eq(read(s->io->fd, &c, 1), 1); /* the user's own read */
+    cr_assert_eq(test_read(s->io->fd, &c, 1), 1); /* the user's own read */
     ASYNC_WITH_TIMEOUT(&s->tmo, 0.1, ASYNC_IO_WAIT(s->io, ASYNC_READ));
     s->second = ASYNC_STATUS();
     ASYNC_END;
@@ -223,8 +225,8 @@ Test(promises, io_wait_after_the_users_own_read_can_time_out, .timeout = 10) {
     static async_task t;
     static drainer d;
     int p[2];
-    cr_assert_eq(pipe(p), 0);
-    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(test_pipe(p), 0);
+    cr_assert_eq(test_write(p[1], "x", 1), 1);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, p[0]), ASYNC_OK);
     d.io = &io;
@@ -233,10 +235,11 @@ Test(promises, io_wait_after_the_users_own_read_can_time_out, .timeout = 10) {
     cr_assert_eq(d.first, ASYNC_OK);
     cr_assert_eq(d.second, ASYNC_ETIMEDOUT, "the second wait said %d", d.second);
     async_io_close(&io);
-    close(p[1]);
+    test_close(p[1]);
     async_loop_close(&loop);
 }
 
+#ifndef _WIN32 /* pipes, stdout and regular files: Windows polls sockets only */
 /* ---- 11: no SIGPIPE from a pipe whose reader has gone --------------------------- */
 
 Test(promises, writing_to_a_pipe_whose_reader_closed_returns_epipe) {
@@ -301,6 +304,8 @@ Test(promises, a_regular_file_is_refused_and_left_as_it_was) {
     async_loop_close(&loop);
 }
 
+#endif /* _WIN32 */
+
 /* ---- 13: a thread-safe call that closes a handle during an event batch ------------ */
 
 typedef struct {
@@ -327,7 +332,7 @@ static int batcher_fn(async_task *task, void *arg) {
     batcher *s = (batcher *)arg;
     ASYNC_BEGIN(task, s);
     async_call_soon_threadsafe(s->loop, &s->call, close_and_scribble, s->arg);
-    cr_assert_eq(write(s->bfd_w, "x", 1), 1);
+    cr_assert_eq(test_write(s->bfd_w, "x", 1), 1);
     ASYNC_SLEEP_MS(30); /* the loop waits in the backend and gets both */
     ASYNC_END;
 }
@@ -339,7 +344,7 @@ Test(promises, a_call_that_closes_a_handle_with_an_event_pending_is_safe, .timeo
     static batcher s;
     static closer_arg c;
     int pb[2];
-    cr_assert_eq(pipe(pb), 0);
+    cr_assert_eq(test_pipe(pb), 0);
     b = (async_io *)malloc(sizeof *b);
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, b, pb[0]), ASYNC_OK);
@@ -356,15 +361,14 @@ Test(promises, a_call_that_closes_a_handle_with_an_event_pending_is_safe, .timeo
         for (i = 0; i < sizeof *b; i++) cr_assert_eq(p[i], 0xff, "byte %zu of a closed handle was written", i);
     }
     free(b);
-    close(pb[1]);
+    test_close(pb[1]);
     async_loop_close(&loop);
 }
 
 /* ---- shutting down with a job in flight ------------------------------------------ */
 
 static intptr_t slow_job(void *arg) {
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    sleep_ms(100);
     return (intptr_t)arg + 1;
 }
 typedef struct {
@@ -399,6 +403,8 @@ Test(promises, closing_the_loop_with_a_job_in_flight_waits_for_it, .timeout = 10
 }
 
 /* ---- no SIGPIPE from sockets either, and none in a strict ISO build ------------- */
+
+#ifndef _WIN32 /* SIGPIPE, and the host's C compiler */
 
 Test(promises, writing_to_a_socket_whose_peer_closed_returns_epipe) {
     static async_loop loop;
@@ -508,3 +514,4 @@ Test(promises, the_header_allocates_nothing_and_has_no_mutable_data, .timeout = 
         cr_assert_str_eq(data, "", "%s: the header has data: %s", flags[i], data);
     }
 }
+#endif /* _WIN32 */

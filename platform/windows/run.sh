@@ -11,13 +11,15 @@
 # timeouts (TerminateProcess).
 #
 # Sockets and worker threads: tests/test_net.c, written for every platform
-# (the same error codes everywhere), and the echo server and client.
-# Left out, and why: test_io, test_promises, test_overload, test_introspect
-# (pipes, fork, POSIX sockets calls of their own: Windows has sockets only,
-# covered by test_net), test_main (fork and POSIX signals), test_faults
-# (intercepts Linux calls), test_examples (replaced here by the output
-# comparison).  Inside the files that run, the tests that start the host's C
-# compiler are compiled out (_WIN32).
+# (the same error codes everywhere), test_io, test_promises, test_introspect
+# and test_overload (where they make a pipe, tests/helpers.h's test_pipe
+# makes a pair of loopback sockets: WSAPoll polls nothing else), and the
+# echo server and client.  Left out, and why: test_main (fork and POSIX
+# signals), test_faults (intercepts Linux calls), test_examples (replaced
+# here by the output comparison).  Inside the files that run, the tests of
+# POSIX things (pipes themselves, SIGPIPE, signals, regular files, fork and
+# RLIMIT_NOFILE) and those that start the host's C compiler are compiled
+# out (_WIN32).
 #
 # Usage, from the repository root:  bash platform/windows/run.sh [OUTDIR]
 #   OUTDIR   default build/platform/windows (the wine prefix lives there too)
@@ -60,7 +62,8 @@ for build in "c:$cc -std=c99" "c++:x86_64-w64-mingw32-g++-win32 -std=c++11 -x c+
 done
 
 # ---- the suite, both coroutine backends ------------------------------------
-files="asyncio core edge gen heap misuse misuse_msg model natural net promises_sched sync timeout"
+files="asyncio core edge gen heap introspect io misuse misuse_msg model natural net overload promises
+       promises_sched sync timeout"
 for variant in suite suite-labels; do
     vflags=$flags
     [ "$variant" = suite-labels ] && vflags="$flags -DASYNC_LABELS=1"
