@@ -193,19 +193,20 @@ run() {
 } >"$RAW/machine.txt"
 
 # ---- the workloads (bench/workloads.py) ------------------------------------
-# For each: NAMES[i] runs CMDS[i] (the program and any extra arguments of a
-# "last" entry), then the workload's arguments.
+# For each: NAMES[i] runs CMDS[i] (the program), then the workload's
+# arguments, then EXTRA[i] (the extra arguments of a "last" entry: a
+# diagnostic's own, after the n it shares with the others).
 run_process() { # whole processes: hyperfine (wall), then bench/rusage
     local w=$1 r i hf
     for r in $(seq "$ROUNDS"); do
         if have hyperfine; then
             hf=(hyperfine -N --runs 1 --style none --export-json "$RAW/${w}_hf_r$r.json")
-            for i in "${!NAMES[@]}"; do hf+=(-n "${NAMES[$i]}" "${CMDS[$i]} ${ARGS[*]}"); done
+            for i in "${!NAMES[@]}"; do hf+=(-n "${NAMES[$i]}" "${CMDS[$i]} ${ARGS[*]} ${EXTRA[$i]}"); done
             "${hf[@]}" >>"$LOG" 2>&1 || { fail "hyperfine $w (see $LOG)"; }
         fi
         for i in "${!NAMES[@]}"; do
             # shellcheck disable=SC2086 # the command is split on purpose
-            run "$w" "${NAMES[$i]}" "$r" "$OUT/rusage" ${CMDS[$i]} "${ARGS[@]}"
+            run "$w" "${NAMES[$i]}" "$r" "$OUT/rusage" ${CMDS[$i]} "${ARGS[@]}" ${EXTRA[$i]}
         done
     done
     have hyperfine || note "hyperfine: not installed, $w wall time is bench/rusage's (fork to wait4)"
@@ -215,7 +216,7 @@ run_plain() { # ROUNDS rounds, implementations interleaved; N_OF: n per name
     for r in $(seq "$ROUNDS"); do
         for i in "${!NAMES[@]}"; do
             # shellcheck disable=SC2086
-            run "$w" "${NAMES[$i]}" "$r" ${CMDS[$i]} ${N_OF[$i]:+"${N_OF[$i]}"} "${ARGS[@]}"
+            run "$w" "${NAMES[$i]}" "$r" ${CMDS[$i]} ${N_OF[$i]:+"${N_OF[$i]}"} "${ARGS[@]}" ${EXTRA[$i]}
         done
     done
 }
@@ -225,7 +226,7 @@ calibrate() { # scale n per implementation so that one run takes about 1 s
         n=1000
         while :; do
             # shellcheck disable=SC2086
-            el=$(timeout "$TIMEOUT" ${CMDS[$i]} "$n" 2>>"$LOG" |
+            el=$(timeout "$TIMEOUT" ${CMDS[$i]} "$n" ${EXTRA[$i]} 2>>"$LOG" |
                  sed -n 's/^RESULT .*elapsed_s=\([0-9.]*\).*/\1/p')
             [ -n "$el" ] || { fail "$w ${NAMES[$i]} calibration"; n=1000; break; }
             if awk -v e="$el" 'BEGIN { exit !(e >= 0.2) }' || [ "$n" -ge 4000000000 ]; then
@@ -245,7 +246,7 @@ run_server() { # each server on a free loopback port, the load generator against
             ok=0
             for try in 1 2; do # a second try with a fresh server on a fresh port
                 # shellcheck disable=SC2086
-                ${CMDS[$i]} "$port" >"$RAW/${w}_server.out" 2>>"$LOG" &
+                ${CMDS[$i]} "$port" ${EXTRA[$i]} >"$RAW/${w}_server.out" 2>>"$LOG" &
                 spid=$!
                 for _ in $(seq 100); do grep -q READY "$RAW/${w}_server.out" 2>/dev/null && break; sleep 0.05; done
                 grep -q READY "$RAW/${w}_server.out" 2>/dev/null ||
@@ -267,15 +268,15 @@ while IFS='|' read -r -u 3 id kind title first last args; do
     read -r -a ARGS <<<"$args"
     echo "args_$id: $args" >>"$RAW/machine.txt"
     echo "bench: $title ($id $args), $ROUNDS round(s)"
-    NAMES=() CMDS=() N_OF=()
+    NAMES=() CMDS=() EXTRA=() N_OF=()
     for impl in $first "${IMPLS[@]}"; do
         c=$(cmd "$id" "$impl")
-        [ -n "$c" ] && NAMES+=("$impl") && CMDS+=("$c")
+        [ -n "$c" ] && NAMES+=("$impl") && CMDS+=("$c") && EXTRA+=("")
     done
     for entry in $last; do # name:impl:extra,args
         IFS=: read -r name impl extra <<<"$entry"
         c=$(cmd "$id" "$impl")
-        [ -n "$c" ] && NAMES+=("$name") && CMDS+=("$c ${extra//,/ }")
+        [ -n "$c" ] && NAMES+=("$name") && CMDS+=("$c") && EXTRA+=("${extra//,/ }")
     done
     case $kind in
         process) run_process "$id" ;;

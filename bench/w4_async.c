@@ -1,7 +1,10 @@
 /* W4 sleepers, async.h: n tasks, each sleeping a pseudo-random 0..1000 ms
  * (bench.h's xorshift32 sequence), then finishing.  Measures the time from
  * the first spawn until all are done (ideal: 1000 ms), the CPU spent, and
- * memory per task.  Usage: w4_async [n]. */
+ * memory per task.  Usage: w4_async [n [huge]].
+ *
+ * `huge` (a diagnostic, not a peer): the storage in transparent huge pages,
+ * one page fault per 2 MiB instead of per 4 KiB (see w3_async.c). */
 #include "bench.h"
 #include "async.h"
 
@@ -19,6 +22,7 @@ static int sleeper(async_task *task, void *arg) {
 
 int main(int argc, char **argv) {
     long n = bench_arg(argc, argv, 1, 1000000), i;
+    int huge = argc > 2 && strcmp(argv[2], "huge") == 0;
     static async_loop loop;
     async_task *tasks;
     struct sleeper *st;
@@ -28,8 +32,8 @@ int main(int argc, char **argv) {
     async_loop_init(&loop, 0);
     t0 = bench_now_ns();
     c0 = bench_cpu_ns();
-    tasks = calloc((size_t)n, sizeof *tasks);
-    st = calloc((size_t)n, sizeof *st);
+    tasks = (async_task *)bench_storage(n, sizeof *tasks, huge);
+    st = (struct sleeper *)bench_storage(n, sizeof *st, huge);
     if (!tasks || !st) return 1;
     for (i = 0; i < n; i++) {
         st[i].ms = BENCH_SLEEP_MS(&x);

@@ -26,7 +26,8 @@ Row fields:
           after them: diagnostics
   metrics M(key, column title, unit, decimals, async.h target, chart=...):
           every key "lower is better" unless the row's `relative` says so
-  floors  (implementation, what it is): shown beside the targets
+  floors  (implementation, what it is[, metric keys]): shown beside the
+          targets (of those metrics only, when given)
   same    a result key every implementation must report alike (the W4
           programs must sleep the same sequence)
   show_n  the section title gives n
@@ -82,6 +83,7 @@ def workloads(w1_sleep=1.0):
                       M("n", "switches per run", "", 0)],
              floors=[("floor", "two bare stackless coroutines called in turn, no scheduler")]),
         dict(id="w3", title="W3 spawn", run="plain", show_n=True,
+             last=[("async.h-huge", "async.h", ["huge"])],
              args={"full": ["1000000"], "quick": ["10000"]},
              desc="Create, run and reap trivial tasks, all queued before the loop runs.  "
              "'cold' is the first pass, which allocates and first touches the task "
@@ -91,9 +93,11 @@ def workloads(w1_sleep=1.0):
                       M("ns_per_task_warm", "per task, warm", "ns", None, 20,
                         chart="W3 task warm"),
                       M("bytes_per_task", "memory per task", "B", 1, 64, chart="W3 B/task"),
-                      M("rss_mib", "peak RSS", "MiB", 1)]),
+                      M("rss_mib", "peak RSS", "MiB", 1)],
+             floors=[("async.h-huge", "the same async.h program with its storage in huge pages",
+                     ["ns_per_task"])]),
         dict(id="w4", title="W4 sleepers", run="plain", show_n=True, same="sum_ms",
-             last=[("async.h-heap", "heap", [])],
+             last=[("async.h-heap", "heap", []), ("async.h-huge", "async.h", ["huge"])],
              args={"full": ["1000000"], "quick": ["10000"]},
              desc="Tasks each sleeping a pseudo-random 0-1000 ms (xorshift32 from seed 42, "
              "the same sequence everywhere, checked by its sum): time from the first "
@@ -103,7 +107,9 @@ def workloads(w1_sleep=1.0):
                       M("spawn_ms", "of which spawning", "ms", 0),
                       M("cpu_ms", "CPU", "ms", 0, chart="W4 CPU"),
                       M("rss_mib", "peak RSS", "MiB", 1, 100),
-                      M("bytes_per_task", "memory per task", "B", 0, chart="W4 B/task")]),
+                      M("bytes_per_task", "memory per task", "B", 0, chart="W4 B/task")],
+             floors=[("async.h-huge", "the same async.h program with its storage in huge pages",
+                      ["total_ms"])]),
         dict(id="w5", title="W5 timer accuracy", run="plain", show_n=True,
              args={"full": ["1000"], "quick": ["50"]}, first=["sync"],
              last=[("async.h-slack1", "async.h", ["1"])],
