@@ -435,7 +435,10 @@ typedef struct async_call async_call;
 
 /* A coroutine: called by the loop (or by a parent's ASYNC_AWAIT) with the
  * task it runs in and its state.  ASYNC_BEGIN / ASYNC_END produce its return
- * value (0 suspended, 1 finished, 2 yielded a value); never return yourself. */
+ * value (0 suspended, 1 finished, 2 yielded a value); never return yourself:
+ * a plain `return` of another value is an assertion, and a plain `return 0`
+ * leaves the task stopped for good (the deadlock dump says so).  Use
+ * ASYNC_RETURN(value). */
 typedef int (*async_fn)(async_task *task, void *state);
 
 #if defined(ASYNC_LABELS) && ASYNC_LABELS
@@ -640,7 +643,9 @@ ASYNC_API int async_loop_set_clock(async_loop *loop, async_clock_fn clock,
  * fn(task, state) to start on the loop's next pass.  `state` must begin with
  * an async_frame, which is reset here.  Spawning from inside a task is fine.
  * Returns ASYNC_OK or ASYNC_EINVAL.  Misuse: spawning a task that is still
- * pending (reusing its storage) is an assertion failure. */
+ * pending (reusing its storage) is an assertion failure.  The task and its
+ * state must stay valid until the task is done: to free them earlier, cancel
+ * it and await it first (async_cancel, then ASYNC_AWAIT_TASK). */
 ASYNC_API int async_spawn(async_loop *loop, async_task *task, async_fn fn,
                           void *state);
 
@@ -671,7 +676,10 @@ ASYNC_API int async_loop_shutdown(async_loop *loop);
  * async_loop_init) and a task on the stack, and runs fn(state) until it
  * returns; then, like asyncio.run, cancels the tasks it left pending and
  * runs their cleanup before it returns (use async_run on a loop of your own
- * to wait for every task instead).  The coroutine's value is
+ * to wait for every task instead).  The leftovers are cancelled only once
+ * fn is done, its ASYNC_FINALLY included: a fn that frees the storage of
+ * tasks it spawned must stop them before (async_cancel, then
+ * ASYNC_AWAIT_TASK on each).  The coroutine's value is
  * ASYNC_RESULT(state).  Returns ASYNC_OK or an error code:
  *  - ASYNC_EDEADLK on a deadlock (nothing can wake any task): the dump goes
  *    to stderr, then every task is cancelled and its cleanup run;
@@ -2101,6 +2109,17 @@ enum {
 #define ASYNC__AT() ((void)0)
 #endif
 
+/* A coroutine returns only what ASYNC_BEGIN's machinery returns: 0
+ * (suspended), 1 (finished), 2 (yielded a value).  Anything else comes from a
+ * plain `return` in a body: an assertion (a task would otherwise be run again
+ * and again from the same point, or a child counted as finished without its
+ * cleanup). */
+#define ASYNC__BAD_RETURN                                                     \
+    "a coroutine returned with a plain `return` in its body: end it with "     \
+    "ASYNC_RETURN(value) (its ASYNC_FINALLY runs) or let it reach ASYNC_END"
+#define ASYNC__CHECK_RETURN(t, r)                                             \
+    ASYNC_ASSERT_TASK((unsigned)(r) <= 2u, ASYNC__BAD_RETURN, (t))
+
 /* The hot path: requeue and suspend; after resuming, only a pending
  * interruption costs more than one flag test. */
 #define ASYNC__YIELD(id, what)                                                \
@@ -2152,6 +2171,7 @@ enum {
     while ((async__f->status = (short)(fn)(async__t, (child_state))) == 2) {  \
     }                                                                         \
     if (!async__f->status) return 0;                                          \
+    ASYNC__CHECK_RETURN(async__t, async__f->status);                          \
     if (shielded) async__t->node.shield--;
 
 #define ASYNC__AWAIT(id, fn, child_state, shielded)                           \
@@ -3670,10 +3690,12 @@ static inline void async__run_ready(async_loop *loop) {
             ASYNC__TRACE_AFTER(loop, t, r)
         }
         if (r) {
-            if (r == 1)
-                async__finish(loop, t);
-            else /* a generator run as a task: its values go nowhere */
+            if (r == 2) /* a generator run as a task: its values go nowhere */
                 async__push_ready(loop, t);
+            else {
+                ASYNC__CHECK_RETURN(t, r); /* without checks: it ends there */
+                async__finish(loop, t);
+            }
         }
         if (t == last) break;
     }
@@ -4037,7 +4059,9 @@ ASYNC_API void async_gen_init(void *gen_state) {
 
 /* The consumer's view of what ASYNC_NEXT's call returned. */
 ASYNC_API int async__next_status(async_task *t, async_frame *f, int r) {
-    int i = async__intr_status(t, f);
+    int i;
+    ASYNC__CHECK_RETURN(t, r);
+    i = async__intr_status(t, f);
     if (i != ASYNC_OK) return i;
     return r == 2 ? ASYNC_OK : ASYNC_EXHAUSTED;
 }
@@ -6529,7 +6553,13 @@ ASYNC_API size_t async_task_describe(const async_task *t, char *buf, size_t size
 #endif
             if (loop->current == t)
                 async__put_s(&o, " running");
-            else if (where == ASYNC__W_READY)
+            else if (where == ASYNC__W_READY && !loop->head) {
+                /* marked ready, yet the ready queue is empty: its body
+                 * returned 0 itself, outside any wait */
+                async__put_s(&o, " stopped outside any wait: a plain `return` in "
+                                 "its body? (end it with ASYNC_RETURN)");
+                site = NULL; /* where it last waited says nothing */
+            } else if (where == ASYNC__W_READY)
                 async__put_s(&o, site ? " ready" : " ready, not started");
             else if (where == ASYNC__W_SLEEPING)
                 async__put_s(&o, " sleeping");
@@ -6758,6 +6788,9 @@ ASYNC_API void async_trace_stop(async_loop *loop) {
  *          non-blocking one left the loop asleep with calls waiting).
  *          Builds at POSIX levels below 2001 (`-std=c99 -pthread`).
  *          Resumes and coroutine ends keep their rare paths out of line.
+ *          A plain `return` of a value in a body is an assertion (a task
+ *          ran again for ever; a child counted as done); the dump names a
+ *          task stopped by a plain `return 0`.
  *   0.6.0  Linkage modes: ASYNC_EXTERN / ASYNC_IMPLEMENTATION split the
  *          header for programs of many files (ASYNC_API), and files built
  *          with different settings fail to link, naming them.  Rooms: one

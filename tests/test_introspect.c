@@ -259,6 +259,46 @@ Test(introspect, dump_lists_pending_tasks_in_spawn_order) {
     cr_assert_eq(out.n, 1, "nothing pending: the header alone");
 }
 
+/* ---- a plain `return 0` in a body (README rule 4) ----------------------------------
+ * It reads as "suspended" to the loop, but nothing will resume the task: the
+ * loop ends in a deadlock, and the dump says what happened instead of
+ * calling it ready (or waiting where it last waited). */
+
+typedef struct {
+    async_frame frame;
+    int after_sleep, runs;
+} stopper_st;
+static int stopper_fn(async_task *task, void *arg) {
+    stopper_st *s = (stopper_st *)arg;
+    ASYNC_BEGIN(task, s);
+    s->runs++;
+    if (s->after_sleep) ASYNC_SLEEP_MS(5);
+    return 0; /* the mistake: "stop here" */
+    ASYNC_END;
+}
+
+Test(introspect, a_plain_return_0_is_named_in_the_deadlock_dump) {
+    static async_loop loop;
+    static async_task a, b;
+    static stopper_st sa, sb;
+    static intro_lines out;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    sb.after_sleep = 1;
+    async_spawn_named(&loop, &a, stopper_fn, &sa, "early");
+    async_spawn_named(&loop, &b, stopper_fn, &sb, "after a sleep");
+    cr_assert_eq(async_run(&loop), ASYNC_EDEADLK, "nothing can resume either task");
+    cr_assert_eq(sa.runs + sb.runs, 2, "each ran once");
+    async_dump_with(&loop, intro_collect, &out);
+    cr_assert_eq(out.n, 3);
+    HAS(out.lines[1], "\"early\" stopped outside any wait: a plain `return`");
+    HAS(out.lines[2], "\"after a sleep\" stopped outside any wait");
+    cr_assert(strstr(out.lines[2], "ASYNC_SLEEP") == NULL,
+              "the sleep it left is not where it is: %s", out.lines[2]);
+    /* lost for good: the loop believes them queued, so not even a
+     * cancellation runs them */
+    cr_assert_eq(async_loop_shutdown(&loop), ASYNC_EDEADLK);
+}
+
 /* ---- misuse reports name the task -------------------------------------- */
 
 static int intro_self_spawn(async_task *task, void *arg) {

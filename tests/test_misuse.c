@@ -38,6 +38,56 @@ Test(misuse, spawning_a_pending_task_again, .signal = SIGABRT) {
     async_spawn(&loop, &t, idle_fn, &s2);
 }
 
+/* ---- a plain `return` in a body (README rule 4) ---------------------------------- */
+
+typedef struct {
+    async_frame frame;
+    int runs;
+    misuse_st child;
+} returner_st;
+
+static int returns_minus_one_fn(async_task *task, void *arg) {
+    returner_st *s = (returner_st *)arg;
+    ASYNC_BEGIN(task, s);
+    s->runs++;
+    if (s->runs < 1000) return -1; /* the mistake: "return an error" */
+    ASYNC_END;
+}
+
+static int child_returns_minus_one_fn(async_task *task, void *arg) {
+    misuse_st *s = (misuse_st *)arg;
+    ASYNC_BEGIN(task, s);
+    return -1; /* the mistake, in a child */
+    ASYNC_END;
+}
+
+static int awaits_bad_child_fn(async_task *task, void *arg) {
+    returner_st *s = (returner_st *)arg;
+    ASYNC_BEGIN(task, s);
+    ASYNC_AWAIT(child_returns_minus_one_fn, &s->child);
+    s->runs++;
+    ASYNC_END;
+}
+
+/* Before: the loop took -1 for "yielded a value" and ran the task again from
+ * its start, for ever. */
+Test(misuse, a_plain_return_of_a_value_in_a_task_body, .signal = SIGABRT) {
+    static async_task t;
+    static returner_st s;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &t, returns_minus_one_fn, &s);
+    async_run(&loop);
+}
+
+/* Before: the child counted as finished, its cleanup skipped. */
+Test(misuse, a_plain_return_of_a_value_in_an_awaited_child, .signal = SIGABRT) {
+    static async_task t;
+    static returner_st s;
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    async_spawn(&loop, &t, awaits_bad_child_fn, &s);
+    async_run(&loop);
+}
+
 static int quick_fn(async_task *task, void *arg) {
     misuse_st *s = (misuse_st *)arg;
     ASYNC_BEGIN(task, s);

@@ -29,6 +29,13 @@ static int msg_rerun_fn(async_task *task, void *arg) {
     ASYNC_END;
 }
 
+static int msg_plain_return_fn(async_task *task, void *arg) {
+    msg_st *s = (msg_st *)arg;
+    ASYNC_BEGIN(task, s);
+    return 3; /* neither ASYNC_RETURN nor ASYNC_END */
+    ASYNC_END;
+}
+
 /* Runs `what` and returns the assertion message it produced, or NULL. */
 #define CAPTURE(what) (misuse_message = NULL, setjmp(misuse_jump) == 0 ? ((what), (const char *)NULL) : misuse_message)
 
@@ -57,6 +64,13 @@ Test(misuse_message, names_each_mistake) {
     m = CAPTURE(async_run(&loop));
     cr_assert_not_null(m);
     cr_assert(strstr(m, "already running") && strstr(m, "own tasks"), "message: %s", m);
+
+    async_loop_init(&loop, ASYNC_VIRTUAL);
+    memset(&u, 0, sizeof u);
+    async_spawn(&loop, &u, msg_plain_return_fn, &su);
+    m = CAPTURE(async_run(&loop));
+    cr_assert_not_null(m);
+    cr_assert(strstr(m, "plain `return`") && strstr(m, "ASYNC_RETURN"), "message: %s", m);
 
     memset(&u, 0x5a, sizeof u);
     m = CAPTURE(async_task_state(&u));

@@ -241,3 +241,100 @@ Test(natural, loop_time_starts_at_zero_in_both_modes, .timeout = 10) {
         async_loop_close(&loop);
     }
 }
+
+/* ---- workers in malloc'd storage that main frees (rule 6) --------------------------
+ * main gives up on its workers after a timeout and frees their storage in its
+ * finally section: it must stop them first (cancel, then await each), since
+ * async_main cancels what main left only after main is done.  Under ASan
+ * and valgrind (make check) a free before that is a use after free. */
+
+struct job_result { int id; int kind; };
+
+typedef struct {
+    async_frame frame;
+    int id, ms;
+    async_queue *out;
+    struct job_result r;
+    int cleaned;
+} job;
+static int job_fn(async_task *task, void *arg) {
+    job *j = (job *)arg;
+    ASYNC_BEGIN(task, j);
+    ASYNC_SLEEP_MS(j->ms);
+    j->r.id = j->id;
+    j->r.kind = j->id % 3;
+    ASYNC_QUEUE_PUT(j->out, &j->r);
+    ASYNC_FINALLY;
+    j->cleaned = 1;
+    ASYNC_END;
+}
+
+typedef struct {
+    async_frame frame;
+    async_queue q;
+    struct job_result buf[4], r;
+    async_timeout tmo;
+    async_task *tasks;
+    job *jobs;
+    int n, i, got, counts[3];
+    int ended_cancelled, ended_done, cleaned, status;
+    uint64_t gave_up, stopped;
+} boss;
+static int boss_fn(async_task *task, void *arg) {
+    boss *s = (boss *)arg;
+    ASYNC_BEGIN(task, s);
+    async_queue_init(&s->q, s->buf, 4, sizeof(struct job_result));
+    s->tasks = (async_task *)calloc((size_t)s->n, sizeof *s->tasks);
+    s->jobs = (job *)calloc((size_t)s->n, sizeof *s->jobs);
+    cr_assert(s->tasks && s->jobs);
+    for (s->i = 0; s->i < s->n; s->i++) {
+        s->jobs[s->i].id = s->i;
+        /* four at 10, 20, 30, 40 ms, the rest from 140 ms on */
+        s->jobs[s->i].ms = s->i < 4 ? 10 * (s->i + 1) : 100 + 10 * (s->i + 1);
+        s->jobs[s->i].out = &s->q;
+        async_spawn(ASYNC_LOOP(), &s->tasks[s->i], job_fn, &s->jobs[s->i]);
+    }
+    for (s->got = 0; s->got < s->n; s->got++) {
+        /* 45 ms for each result: the fifth would come 100 ms after the
+         * fourth, so main gives up at 40 + 45 = 85 ms */
+        ASYNC_WITH_TIMEOUT(&s->tmo, 0.045, ASYNC_QUEUE_GET(&s->q, &s->r));
+        s->status = ASYNC_STATUS();
+        if (s->status != ASYNC_OK) break;
+        switch (s->r.kind) { /* no await in here: rule 2 */
+        case 0: s->counts[0]++; break;
+        case 1: s->counts[1]++; break;
+        default: s->counts[2]++; break;
+        }
+    }
+    ASYNC_FINALLY;
+    s->gave_up = ASYNC_NOW();
+    for (s->i = 0; s->i < s->n; s->i++) {
+        async_cancel(&s->tasks[s->i]);
+        ASYNC_AWAIT_TASK(&s->tasks[s->i]);
+        if (async_task_state(&s->tasks[s->i]) == ASYNC_CANCELLED) s->ended_cancelled++;
+        if (async_task_state(&s->tasks[s->i]) == ASYNC_DONE) s->ended_done++;
+        s->cleaned += s->jobs[s->i].cleaned;
+    }
+    s->stopped = ASYNC_NOW();
+    free(s->tasks);
+    free(s->jobs);
+    ASYNC_END;
+}
+
+Test(natural, workers_freed_in_finally_are_cancelled_and_awaited_first) {
+    boss *s = (boss *)calloc(1, sizeof *s);
+    cr_assert(s);
+    s->n = 20;
+    cr_assert_eq(async_main(boss_fn, s, ASYNC_VIRTUAL), ASYNC_OK);
+    cr_assert_eq(s->status, ASYNC_ETIMEDOUT, "the wait ended with %d", s->status);
+    cr_assert_eq(s->got, 4, "got %d results", s->got);
+    cr_assert_eq(s->counts[0], 2); /* ids 0 and 3 */
+    cr_assert_eq(s->counts[1], 1);
+    cr_assert_eq(s->counts[2], 1);
+    cr_assert_eq(s->gave_up, 85000000u, "gave up at %llu ns", (unsigned long long)s->gave_up);
+    cr_assert_eq(s->stopped, s->gave_up, "stopping the sleepers took time");
+    cr_assert_eq(s->ended_done, 4);
+    cr_assert_eq(s->ended_cancelled, 16);
+    cr_assert_eq(s->cleaned, 20, "%d cleanups ran", s->cleaned);
+    free(s);
+}
