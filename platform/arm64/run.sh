@@ -25,7 +25,7 @@
 # aarch64 program.  If it already does (a binfmt handler registered on the
 # machine) the suites run as they are; otherwise they run in a new user and
 # mount namespace with a binfmt_misc instance of its own (Linux 6.7 or
-# later; see with-binfmt.sh): nothing on the machine is changed.
+# later; see platform/with-binfmt.sh): nothing on the machine is changed.
 #
 # The tests that build a program with $CC (test_misuse, test_promises) get
 # the cross compiler with -static; the suites run from a view of the
@@ -156,7 +156,7 @@ if "$out/probe" 2>/dev/null; then
     run=() # a binfmt handler is registered on the machine
     how="the machine's binfmt handler"
 else
-    run=(unshare --user --map-root-user --mount bash "$PWD/platform/arm64/with-binfmt.sh" "$qemu")
+    run=(unshare --user --map-root-user --mount bash "$PWD/platform/with-binfmt.sh" "$qemu")
     how="a private binfmt_misc in a user namespace"
     if ! "${run[@]}" "$out/probe" 2> "$out/logs/binfmt.log"; then
         echo "arm64: cannot start aarch64 programs: no binfmt handler on this machine, and a"
