@@ -1,6 +1,7 @@
 /* Sockets and worker threads, written once for every platform with I/O
- * (Linux, the POSIX-only build, Windows): what a program sees must be the
- * same everywhere, error codes included.  The only platform code is how to
+ * (Linux, the POSIX-only build, Windows; WebAssembly: what it can, see
+ * NET_TCP): what a program sees must be the same everywhere, error codes
+ * included.  The only platform code is how to
  * read a listener's port. */
 #include "helpers.h"
 #ifdef _WIN32
@@ -12,6 +13,18 @@
 #endif
 
 #ifdef ASYNC_READ /* builds with an I/O section */
+
+/* No TCP to test under emscripten 3.1.6 on node: its sockets are WebSockets,
+ * listen() needs node's 'ws' module, a connection moves only while the JS
+ * event loop runs (never during async_run), and fstat() fails with ENOENT on
+ * a socket, so async_io_open cannot watch one. */
+#ifdef __EMSCRIPTEN__
+#define NET_TCP 0
+#else
+#define NET_TCP 1
+#endif
+
+#if NET_TCP
 
 /* A listener on 127.0.0.1, on a port the system picks; *a gets its address. */
 static void listen_loopback(async_loop *loop, async_io *io, struct sockaddr_in *a) {
@@ -195,17 +208,25 @@ Test(net, a_port_nobody_listens_on_refuses_with_ECONNREFUSED, .timeout = 30) {
     cr_assert_eq(c.result, -ECONNREFUSED, "%s", async_strerror((int)c.result));
     async_loop_close(&loop);
 }
+#endif /* NET_TCP */
 
 Test(net, closed_and_invalid_handles_are_EBADF) {
     async_loop loop;
     async_io l, io;
+#if NET_TCP
     struct sockaddr_in a;
+#endif
     char b;
     int fd;
     async_loop_init(&loop, 0);
     cr_assert_eq(async_io_open(&loop, &io, -1), -EBADF);
+#if NET_TCP
     listen_loopback(&loop, &l, &a);
     fd = l.fd;
+#else /* no socket to watch (above): a device stands in */
+    fd = open("/dev/null", O_RDWR);
+    cr_assert_eq(async_io_open(&loop, &l, fd), ASYNC_OK);
+#endif
     cr_assert_eq(async_io_close(&l), ASYNC_OK);
     cr_assert_eq(async_io_close(&l), -EBADF, "closing twice");
     cr_assert_eq(async_io_read(&l, &b, 1), -EBADF, "reading a closed handle");
@@ -214,6 +235,7 @@ Test(net, closed_and_invalid_handles_are_EBADF) {
     async_loop_close(&loop);
 }
 
+#if NET_TCP
 /* A read with nothing to read, under a timeout. */
 typedef struct {
     async_frame frame;
@@ -256,6 +278,10 @@ Test(net, a_receive_with_nothing_to_read_times_out, .timeout = 30) {
     async_io_close(&l);
     async_loop_close(&loop);
 }
+#endif /* NET_TCP */
+
+/* Worker threads need emscripten's -pthread. */
+#if !defined(__EMSCRIPTEN__) || defined(__EMSCRIPTEN_PTHREADS__)
 
 /* ---- worker threads ---------------------------------------------------------- */
 
@@ -346,5 +372,6 @@ Test(net, ten_thousand_job_completions_each_wake_the_loop, .timeout = 60) {
     }
     async_pool_stop(&pool);
 }
+#endif /* threads */
 
 #endif /* ASYNC_READ */

@@ -10,6 +10,10 @@
  *            that only sleeps bounds the time.
  *   Windows  CreateProcess; handlers in the test's process turn signals into
  *            exit codes; WaitForSingleObject bounds the time.
+ *   Emscripten (node)  no fork: node's child_process.spawnSync runs the
+ *            script again (tests/unit_main.js: link it with --js-library)
+ *            and kills it at the time limit.  abort() ends node with exit
+ *            code 1, not a signal, so a .signal test cannot pass there.
  * Options as Criterion's: --filter GLOB (on SUITE/NAME), --list, --verbose,
  * --jobs N / -j N (accepted; the tests run one at a time, so that the output
  * of each stays next to its verdict). */
@@ -26,7 +30,7 @@
 #include "unit.h"
 #ifdef _WIN32
 #include <windows.h>
-#else
+#elif !defined(__EMSCRIPTEN__)
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -232,6 +236,28 @@ static double unit_now_(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#ifdef __EMSCRIPTEN__
+int unit_node_spawn(const char *id, double timeout); /* tests/unit_main.js */
+
+static unit_end unit_spawn_(const char *self, const unit_test *t) {
+    unit_end e = {0, 0, 0, 0};
+    char id[512];
+    int r;
+    double t0 = unit_now_();
+    (void)self; /* "./this.program": the script's path is node's to tell */
+    snprintf(id, sizeof id, "%s/%s", t->suite, t->name);
+    r = unit_node_spawn(id, t->timeout);
+    if (r == -2) {
+        fprintf(stderr, "[ERR ] cannot start node for %s\n", id);
+        exit(2);
+    }
+    if (r == -1) e.timed_out = 1;
+    if (r <= -1000) e.sig = -1000 - r;
+    if (r >= 0) e.code = (unsigned long)r;
+    e.took = unit_now_() - t0;
+    return e;
+}
+#else
 /* Tests start with only stdin, stdout and stderr open, as under Criterion:
  * some count or bound their fds (RLIMIT_NOFILE), and whatever started the
  * runner may have left some open.  (Capped: some containers allow 2^30.) */
@@ -293,6 +319,7 @@ static unit_end unit_spawn_(const char *self, const unit_test *t) {
     return e;
 }
 #endif
+#endif
 
 /* The value of option `lng` (or `shrt`) if argv[*i] is that option, as
  * getopt_long takes it: --name=VALUE, -jVALUE, or in the next argument. */
@@ -344,7 +371,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(__EMSCRIPTEN__)
     if (!list) unit_close_on_exec_();
 #endif
     for (i = 0; i < n; i++) {

@@ -18,6 +18,11 @@
 #                    while the worker blocks (as tests/test_examples.c checks)
 #   tsan_threads     tests/tsan_threads.c with -pthread: worker jobs and
 #                    calls from other threads into the loop
+#   net, net-pthread tests/test_net.c on tests/unit_main.c's runner (one node
+#                    process per test, through tests/unit_main.js): the
+#                    EBADF codes, and with -pthread the worker-pool tests;
+#                    exit status 0 and every listed test passing.  Its TCP
+#                    tests are compiled out (NET_TCP there says why)
 #
 # emscripten defines __unix__ (not __linux__), so async.h compiles its I/O
 # part with the poll() backend; strict C99 hides the POSIX clocks there, so
@@ -45,6 +50,7 @@ em="emcc -std=c99 -D_POSIX_C_SOURCE=200809L $warn -O2 -I. -sENVIRONMENT=node"
 plain="$em -sSINGLE_FILE=1 -sEXIT_RUNTIME=1"
 threads="$em -pthread -sPTHREAD_POOL_SIZE=8 -sINITIAL_MEMORY=67108864 -sPROXY_TO_PTHREAD=1 -sEXIT_RUNTIME=1 -sWASM_ASYNC_COMPILATION=0"
 module="$em -sSINGLE_FILE=1 -sMODULARIZE=1 -sEXPORT_NAME=createHostDriven --no-entry"
+unit="-DASYNC_TEST_PORTABLE --js-library tests/unit_main.js tests/unit_main.c"
 native="${CC:-cc} -std=c99 $warn -O2 -I."
 builds=(
     "countasync|$plain examples/countasync.c -o $out/countasync.js"
@@ -54,6 +60,8 @@ builds=(
     "host_driven|$module platform/wasm/host_driven.c -o $out/host_driven_wasm.js"
     "to_thread|$threads examples/to_thread.c -o $out/mt/to_thread.js"
     "tsan_threads|$threads tests/tsan_threads.c -o $out/mt/tsan_threads.js"
+    "net|$plain $unit tests/test_net.c -o $out/net.js"
+    "net-pthread|$threads $unit tests/test_net.c -o $out/mt/net.js"
     "native-countasync|$native examples/countasync.c -o $out/native/countasync"
     "native-queue|$native examples/queue.c -o $out/native/queue"
     "native-model|$native -Itests platform/wasm/model_main.c -o $out/native/model"
@@ -155,6 +163,21 @@ result to_thread-pthread $ok "$ticks ticks while the worker blocked; $(tail -1 "
 (cd "$out/mt" && timeout 60 node tsan_threads.js) > "$L/tsan_threads.wasm" 2>&1
 rc=$?
 result tsan_threads-pthread "$([ $rc = 0 ] && echo 1)" "$(tail -1 "$L/tsan_threads.wasm")"
+
+# The runner's verdict and its count: each test that applies on wasm must run
+# and pass (EBADF; and with -pthread the two worker-pool tests).
+for entry in net:.:1 net-pthread:mt:3; do
+    IFS=: read -r name dir want <<< "$entry"
+    t0=$(date +%s)
+    (cd "$out/$dir" && timeout 300 node net.js) > "$L/$name.wasm" 2>&1
+    rc=$?
+    syn=$(grep -a 'Synthesis' "$L/$name.wasm")
+    passing=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<< "$syn")
+    listed=$( (cd "$out/$dir" && node net.js --list) | wc -l)
+    if [ $rc = 0 ] && [ "$passing" = "$want" ] && [ "$listed" = "$want" ]; then ok=1; else ok=0; fi
+    result "$name" $ok "${syn#*Synthesis: } (exit $rc, $want expected; $(($(date +%s) - t0)) s)"
+    [ $ok = 1 ] || { echo "---- $name (exit $rc, $listed listed):"; tail -20 "$L/$name.wasm"; }
+done
 
 echo
 printf '%s\n' "${results[@]}"
