@@ -203,6 +203,7 @@ static unit_end unit_spawn_(const char *self, const unit_test *t) {
     STARTUPINFOA si;
     PROCESS_INFORMATION pi;
     DWORD code = 0, t0 = GetTickCount();
+    int tries;
     (void)self; /* argv[0] may lack the directory and .exe: ask Windows */
     GetModuleFileNameA(NULL, exe, sizeof exe);
     /* The child's C runtime parses this line: a path cannot hold `"`, and
@@ -210,9 +211,13 @@ static unit_end unit_spawn_(const char *self, const unit_test *t) {
     snprintf(cmd, sizeof cmd, "\"%s\" --unit-run %s/%s", exe, t->suite, t->name);
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
-    if (!CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        fprintf(stderr, "[ERR ] cannot start %s (error %lu)\n", exe, (unsigned long)GetLastError());
-        exit(2);
+    /* wine once refused a start (error 1359, an internal error) in a run
+     * that passed before and after: try again before giving up. */
+    for (tries = 1; !CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi); tries++) {
+        fprintf(stderr, "[ERR ] cannot start %s (error %lu)%s\n", exe,
+                (unsigned long)GetLastError(), tries < 3 ? ": trying again" : "");
+        if (tries == 3) exit(2);
+        Sleep(500);
     }
     if (WaitForSingleObject(pi.hProcess, t->timeout > 0 ? (DWORD)(t->timeout * 1000) : INFINITE) ==
         WAIT_TIMEOUT) {
