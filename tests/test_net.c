@@ -1,8 +1,7 @@
 /* Sockets and worker threads, written once for every platform with I/O
  * (Linux, the POSIX-only build, Windows; WebAssembly: what it can, see
  * NET_TCP): what a program sees must be the same everywhere, error codes
- * included.  The only platform code is how to
- * read a listener's port. */
+ * included.  The only platform code is how to read a listener's port. */
 #include "helpers.h"
 #ifdef _WIN32
 #include <ws2tcpip.h>
